@@ -1,0 +1,138 @@
+"""All configuration in one place: defaults < TOML file < ``IMAGINE_*`` environment variables < CLI flags.
+
+The TOML file is ``$IMAGINE_CONFIG`` or ``./imagine.toml`` when it exists. Nested sections map to
+``[section]`` tables in TOML and to ``IMAGINE_SECTION__FIELD`` variables, e.g. ``IMAGINE_SERVE__PORT=8080``.
+Settings are built on demand (``get_settings()``), never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+DEFAULT_MODEL_DIR = ASSETS_DIR / "default-model"
+
+
+class PlatformSettings(BaseModel):
+    """The demo photo platform (`imagine platform demo`)."""
+
+    posts: int = 3000
+    seed: int = 0
+
+
+class DatasetSettings(BaseModel):
+    """The consent-aware dataset build (`imagine dataset ...`)."""
+
+    resolution: int = 64
+    retention_days: int = 0
+
+
+class GenerateSettings(BaseModel):
+    """Defaults for generation (`imagine generate`, the web app, the API)."""
+
+    steps: int = 20
+    guidance: float = 4.0
+    sampler: str = "dpmpp"
+
+
+class GuardSettings(BaseModel):
+    """Prompt policy, output checks and provenance."""
+
+    delivered_size: int = 256
+    visible_label: bool = True
+
+
+class ServeSettings(BaseModel):
+    """The web app and HTTP API (`imagine serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IMAGINE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_home: Path = Field(default=Path("var"), description="Where manifests, datasets, models, images and the database live.")
+    log_level: str = "INFO"
+    model: Path | None = Field(default=None, description="A diffusers pipeline folder; None means the shipped default model.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; None means SQLite under data_home.")
+    redis_url: str | None = Field(default=None, description="Redis URL for shared rate limits; None means in-memory limits.")
+
+    platform: PlatformSettings = PlatformSettings()
+    dataset: DatasetSettings = DatasetSettings()
+    generate: GenerateSettings = GenerateSettings()
+    guard: GuardSettings = GuardSettings()
+    serve: ServeSettings = ServeSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = config_file_path()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # Derived locations under the data home: one folder per kind of thing.
+    @property
+    def platform_dir(self) -> Path:
+        return self.data_home / "platform"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_home / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_home / "models"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_home / "images"
+
+    @property
+    def model_path(self) -> Path:
+        return self.model if self.model is not None else DEFAULT_MODEL_DIR
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_home / 'imagine.db').resolve()}"
+
+
+def config_file_path() -> Path | None:
+    """The TOML config file in force, if any; a named file that does not exist is an error."""
+    named = os.environ.get("IMAGINE_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"IMAGINE_CONFIG names {path}, which does not exist")
+        return path
+    local = Path("imagine.toml")
+    return local if local.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings()

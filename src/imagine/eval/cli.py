@@ -1,0 +1,15 @@
+"""`imagine eval ...`: every evaluation (compositional, policy, watermark, ...) as one group.
+
+Each evaluation lives in its own module under ``imagine/eval/`` and adds its command to
+``eval_app`` here; heavy imports stay inside the command functions.
+"""
+
+from __future__ import annotations
+
+import typer
+
+eval_app = typer.Typer(help="Evaluations: compositional benchmark, policy, watermark robustness, memorization.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")

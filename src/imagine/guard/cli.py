@@ -1,0 +1,9 @@
+"""CLI commands of the guard stage; `register(app)` adds them to the root `imagine` app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass
