@@ -58,6 +58,23 @@ class ServeSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    cookie_secure: bool | None = Field(default=None, description="Secure cookies; None = only when the request came over https.")
+    session_days: int = 14
+    max_prompt_chars: int = 1000
+    max_n: int = 4
+    max_steps: int = 50
+    max_body_bytes: int = 65536
+    queue_max: int = 64
+    batch_max_images: int = 16
+    batch_max_wait_ms: int = 10
+    sync_timeout_s: float = 120.0
+    rate_user: str = Field(default="30/minute", description="Generation requests per user (`limits` notation).")
+    rate_ip: str = Field(default="60/minute", description="Generation requests per client IP.")
+    rate_login: str = Field(default="5/minute", description="Failed log-ins per account and per IP before slowing down.")
+    region_header: str = Field(default="X-Country", description="Header (ISO 3166-1 alpha-2) set by a trusted proxy.")
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")
+    region_deny: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
