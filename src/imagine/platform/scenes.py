@@ -12,6 +12,7 @@ the model has never seen together in training (see ``is_held_out``).
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Literal
 
@@ -171,3 +172,75 @@ def is_held_out(scene: Scene) -> bool:
 
 def colour_kind_pairs(scenes: Iterable[Scene]) -> set[tuple[str, str]]:
     return {(o.colour, o.kind) for s in scenes for o in s.objects}
+
+
+# Kinds whose icon looks the same upside down: never marked upside_down.
+SYMMETRIC_KINDS: frozenset[str] = frozenset({"circle", "square"})
+# Object size (larger box side, fraction of the image) by number of objects: big enough to read at 32 px.
+SIZE_RANGE: dict[int, tuple[float, float]] = {1: (0.35, 0.6), 2: (0.28, 0.45), 3: (0.25, 0.38), 4: (0.24, 0.34)}
+OBJECT_COUNT_WEIGHTS: tuple[int, ...] = (3, 3, 3, 2)  # weights of 1, 2, 3, 4 objects
+GROUP_PROBABILITY = 0.3  # chance that a multi-object scene repeats one kind+colour ("three red stars")
+UPSIDE_DOWN_PROBABILITY = 0.1
+GAP = 0.03  # minimum free space between two boxes
+
+
+def _boxes_apart(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[2] + GAP <= b[0] or b[2] + GAP <= a[0] or a[3] + GAP <= b[1] or b[3] + GAP <= a[1]
+
+
+def _place(rng: random.Random, sizes: list[float]) -> list[tuple[float, float, float, float]] | None:
+    """Non-overlapping square boxes of the given sizes, or None when this draw did not fit."""
+    boxes: list[tuple[float, float, float, float]] = []
+    for s in sizes:
+        for _ in range(60):
+            x0, y0 = rng.uniform(0.02, 0.98 - s), rng.uniform(0.02, 0.98 - s)
+            box = (round(x0, 4), round(y0, 4), round(x0 + s, 4), round(y0 + s, 4))
+            if all(_boxes_apart(box, other) for other in boxes):
+                boxes.append(box)
+                break
+        else:
+            return None
+    return boxes
+
+
+def _draw_scene(rng: random.Random) -> Scene:
+    n = rng.choices((1, 2, 3, 4), weights=OBJECT_COUNT_WEIGHTS)[0]
+    looks = [(rng.choice(KINDS), rng.choice(tuple(COLOURS))) for _ in range(n)]
+    if n >= 2 and rng.random() < GROUP_PROBABILITY:
+        k = rng.randint(2, n)
+        looks[:k] = [looks[0]] * k
+    lo, hi = SIZE_RANGE[n]
+    while True:
+        boxes = _place(rng, [round(rng.uniform(lo, hi), 3) for _ in range(n)])
+        if boxes is not None:
+            break
+    objects = tuple(
+        SceneObject(
+            kind=kind,
+            colour=colour,
+            box=box,
+            upside_down=kind not in SYMMETRIC_KINDS and rng.random() < UPSIDE_DOWN_PROBABILITY,
+        )
+        for (kind, colour), box in zip(looks, boxes)
+    )
+    return Scene(background=rng.choice(tuple(BACKGROUNDS)), objects=objects)
+
+
+def sample_scene(rng: random.Random, *, held_out: bool | None = False) -> Scene:
+    """A random scene: 1-4 objects, non-overlapping boxes, sometimes a counted group.
+
+    ``held_out=False`` never returns a held-out combination (the demo corpus), ``True`` always
+    does (the compositional benchmark), ``None`` returns either.
+    """
+    while True:
+        scene = _draw_scene(rng)
+        if held_out is None or is_held_out(scene) == held_out:
+            return scene
+
+
+def groups(scene: Scene) -> dict[tuple[str, str], int]:
+    """How many objects share each (kind, colour): ``{("star", "red"): 3}`` for three red stars."""
+    counts: dict[tuple[str, str], int] = {}
+    for o in scene.objects:
+        counts[(o.kind, o.colour)] = counts.get((o.kind, o.colour), 0) + 1
+    return counts
