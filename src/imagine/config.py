@@ -77,6 +77,20 @@ class ServeSettings(BaseModel):
     region_deny: list[str] = Field(default_factory=list)
 
 
+class OwnersSettings(BaseModel):
+    """Photo owners' pages, the preference arena and the operator views (issue 7)."""
+
+    retrain_deadline_days: int = Field(default=30, description="A model is 'retrain due' once a post it saw was revoked this many days ago.")
+    arena_contestants: list[dict] = Field(
+        default_factory=lambda: [
+            {"name": "dpmpp-20", "sampler": "dpmpp", "steps": 20, "guidance": 4.0},
+            {"name": "euler-8", "sampler": "euler", "steps": 8, "guidance": 4.0},
+        ],
+        description="Arena contestants: name plus optional model (a pipeline folder), sampler, steps, guidance.",
+    )
+    arena_bootstrap: int = Field(default=1000, description="Bootstrap resamples for the arena's confidence intervals.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="IMAGINE_", env_nested_delimiter="__", extra="ignore"
@@ -93,6 +107,7 @@ class Settings(BaseSettings):
     generate: GenerateSettings = GenerateSettings()
     guard: GuardSettings = GuardSettings()
     serve: ServeSettings = ServeSettings()
+    owners: OwnersSettings = OwnersSettings()
 
     @classmethod
     def settings_customise_sources(

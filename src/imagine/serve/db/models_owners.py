@@ -1,0 +1,58 @@
+"""Tables of the owners' pages and the preference arena (issue 7), on the service's `Base`.
+
+What an owner asked for is recorded here; whether it was *done* (applied to a dataset version,
+purged from storage) is never stored, but read back from the dataset each time, so the page can
+only show a promise as kept when the data says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from imagine.serve.db.models import Base, new_id, utcnow
+
+
+class OwnerLink(Base):
+    """A platform account linked to a photo owner id (one each way); the claim code is stored as sha256."""
+
+    __tablename__ = "owner_links"
+
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OwnerRequest(Base):
+    """An opt-out or deletion an owner asked for, and the platform event it wrote."""
+
+    __tablename__ = "owner_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))  # an event type: owner_opted_out / post_opted_out / post_deleted
+    post_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ArenaBattle(Base):
+    """Two contestants' images for one prompt, shown in a random order, and the vote (once cast)."""
+
+    __tablename__ = "arena_battles"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    left: Mapped[str] = mapped_column(String(64))  # contestant names, after the random swap
+    right: Mapped[str] = mapped_column(String(64))
+    left_path: Mapped[str] = mapped_column(String(255))  # relative to images_dir
+    right_path: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # left / right / tie / both_bad
+    voted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
