@@ -60,7 +60,7 @@ class ServeSettings(BaseModel):
     port: int = 8000
     cookie_secure: bool | None = Field(default=None, description="Secure cookies; None = only when the request came over https.")
     session_days: int = 14
-    max_prompt_chars: int = 1000
+    max_prompt_chars: int = 500
     max_n: int = 4
     max_steps: int = 50
     max_body_bytes: int = 65536
