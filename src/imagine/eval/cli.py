@@ -12,4 +12,5 @@ eval_app = typer.Typer(help="Evaluations: compositional benchmark, policy, water
 
 
 def register(app: typer.Typer) -> None:
+    import imagine.eval.arena_cli  # noqa: F401  (adds `imagine eval arena`)
     app.add_typer(eval_app, name="eval")
