@@ -49,8 +49,21 @@ class GenerateSettings(BaseModel):
 class GuardSettings(BaseModel):
     """Prompt policy, output checks and provenance."""
 
-    delivered_size: int = 256
+    delivered_size: int = Field(default=256, ge=256, le=4096, description="Side of delivered images (px); the model's output is upscaled to it.")
     visible_label: bool = True
+    label_text: str = "Imagined with AI"
+    watermark_key: str = Field(default="imagine-default", description="Keys the watermark pattern; set a private value per installation.")
+    watermark_strength: float = Field(default=3.0, gt=0, le=20, description="Watermark std in 8-bit luminance levels (higher: more robust, more visible).")
+    watermark_threshold: float = Field(default=6.0, gt=0, description="Sync z-score above which a watermark is declared present.")
+    c2pa_cert: Path | None = Field(default=None, description="PEM certificate chain (signer first) for C2PA; None = local dev CA under data_home/guard/devca.")
+    c2pa_key: Path | None = Field(default=None, description="PEM private key matching c2pa_cert.")
+    c2pa_alg: str = "es256"
+    c2pa_tsa_url: str | None = None
+    c2pa_trust_anchors: Path | None = Field(default=None, description="Extra PEM roots the verifier trusts (the dev CA root is always trusted).")
+    nudity_labels: list[str] = Field(default_factory=lambda: ["FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_EXPOSED", "BUTTOCKS_EXPOSED"])
+    nudity_threshold: float = Field(default=0.5, ge=0, le=1)
+    memorization_max_distance: int = Field(default=8, ge=0, le=64, description="phash Hamming distance at or below which an output is a near-copy of a training image.")
+    memorization_action: str = Field(default="withhold", pattern="^(withhold|flag)$")
 
 
 class ServeSettings(BaseModel):
