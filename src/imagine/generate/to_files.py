@@ -1,0 +1,79 @@
+"""`imagine generate` as a library call: prompts in, PNG files out.
+
+Why a separate function: the CLI stays a shim, and scripts or notebooks get exactly what the CLI does,
+with the same parameters and defaults (``None`` means the configured default).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from imagine.generate.requests import GenerationRequest, GenerationResult
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "prompt"
+
+
+def save_png(image, path: Path) -> None:
+    """Write a PNG atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def generate_to_dir(
+    prompts: list[str],
+    out: Path,
+    *,
+    n: int = 4,
+    seed: int | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    negative: str | None = None,
+    sampler: str | None = None,
+    model: Path | None = None,
+) -> list[tuple[GenerationResult, list[Path]]]:
+    """Generate ``n`` images for every prompt in one batched call and write ``out/<i>-<slug>-<seed>.png``.
+
+    Every prompt uses the same base ``seed`` (a random one when None), so prompt A's images are the same
+    whether or not prompt B was asked for alongside it.
+    """
+    import secrets
+
+    from imagine.config import get_settings
+    from imagine.generate.core import Generator
+
+    if not prompts:
+        raise ValueError("give at least one prompt")
+    cfg = get_settings().generate
+    base = seed if seed is not None else secrets.randbelow(2**31)
+    requests = [
+        GenerationRequest(
+            prompt=p, n=n, seed=base,
+            steps=cfg.steps if steps is None else steps,
+            guidance=cfg.guidance if guidance is None else guidance,
+            negative_prompt=negative,
+            sampler=cfg.sampler if sampler is None else sampler,
+        )
+        for p in prompts
+    ]
+    generator = Generator.load(model)
+    written: list[tuple[GenerationResult, list[Path]]] = []
+    for i, result in enumerate(generator.generate(requests)):
+        paths = []
+        for image, image_seed in zip(result.images, result.seeds):
+            path = Path(out) / f"{i:02d}-{_slug(prompts[i])}-{image_seed}.png"
+            save_png(image, path)
+            paths.append(path)
+        written.append((result, paths))
+    return written
