@@ -22,13 +22,14 @@ def generate(
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="dpmpp, unipc, euler, euler_a or ddim.")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", help="Any local diffusers text-to-image folder (default: shipped model).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs.")] = Path("generated"),
+    lora: Annotated[Optional[Path], typer.Option("--lora", help="LoRA weights folder from `imagine finetune`.")] = None,
 ) -> None:
     """Generate PNGs from text prompts; same seed and settings give identical images."""
     from imagine.generate.to_files import generate_to_dir
 
     try:
         written = generate_to_dir(prompts, out, n=n, seed=seed, steps=steps, guidance=guidance,
-                                  negative=negative, sampler=sampler, model=model)
+                                  negative=negative, sampler=sampler, model=model, lora=lora)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     for result, paths in written:

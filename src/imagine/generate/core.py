@@ -46,8 +46,11 @@ class _Job:
     seeds: list[int]
 
 
-def load_pipeline(model_path: str | Path, *, device: str | None = None, dtype: "torch.dtype | None" = None) -> Any:
-    """Any local diffusers text-to-image folder (our ImaginePipeline included), never a download."""
+def load_pipeline(
+    model_path: str | Path, *, lora: str | Path | None = None, device: str | None = None, dtype: "torch.dtype | None" = None
+) -> Any:
+    """Any local diffusers text-to-image folder (our ImaginePipeline included), never a download;
+    ``lora`` is a folder of diffusers-format LoRA weights (``imagine finetune``) applied on top."""
     import torch
     from diffusers import DiffusionPipeline
 
@@ -62,6 +65,12 @@ def load_pipeline(model_path: str | Path, *, device: str | None = None, dtype: "
         kwargs["torch_dtype"] = dtype
     pipe = DiffusionPipeline.from_pretrained(str(path), **kwargs)
     components.check_pipeline(pipe)
+    if lora is not None:
+        if not hasattr(pipe, "load_lora_weights"):
+            raise ValueError(f"{type(pipe).__name__} cannot load LoRA weights; use a Stable-Diffusion-shaped model")
+        if not Path(lora).is_dir():
+            raise FileNotFoundError(f"LoRA folder {lora} does not exist")
+        pipe.load_lora_weights(str(lora))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 
@@ -89,14 +98,23 @@ class Generator:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_path: str | Path | None = None, *, device: str | None = None, dtype: "torch.dtype | None" = None) -> "Generator":
-        """``model_path`` None means the configured model (``IMAGINE_MODEL``), else the shipped default."""
+    def load(
+        cls,
+        model_path: str | Path | None = None,
+        *,
+        lora: str | Path | None = None,
+        device: str | None = None,
+        dtype: "torch.dtype | None" = None,
+    ) -> "Generator":
+        """``model_path`` None means the configured model (``IMAGINE_MODEL``), else the shipped default;
+        ``lora`` adds LoRA weights from ``imagine finetune``."""
         if model_path is None:
             from imagine.config import get_settings
 
             model_path = get_settings().model_path
         path = Path(model_path)
-        return cls(load_pipeline(path, device=device, dtype=dtype), model_id_for(path))
+        model_id = model_id_for(path) + (f"+lora:{Path(lora).resolve().name}" if lora is not None else "")
+        return cls(load_pipeline(path, lora=lora, device=device, dtype=dtype), model_id)
 
     @property
     def device(self) -> "torch.device":

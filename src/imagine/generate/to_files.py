@@ -42,6 +42,7 @@ def generate_to_dir(
     negative: str | None = None,
     sampler: str | None = None,
     model: Path | None = None,
+    lora: Path | None = None,
 ) -> list[tuple[GenerationResult, list[Path]]]:
     """Generate ``n`` images for every prompt in one batched call and write ``out/<i>-<slug>-<seed>.png``.
 
@@ -67,7 +68,7 @@ def generate_to_dir(
         )
         for p in prompts
     ]
-    generator = Generator.load(model)
+    generator = Generator.load(model, lora=lora)
     written: list[tuple[GenerationResult, list[Path]]] = []
     for i, result in enumerate(generator.generate(requests)):
         paths = []
