@@ -36,6 +36,9 @@ class DatasetSettings(BaseModel):
 
     resolution: int = 64
     retention_days: int = 0
+    max_pixels: int = 40_000_000  # decompression-bomb cap, checked from the header before decoding
+    min_side: int = 32  # smaller images are rejected as too_small
+    phash_distance: int = 4  # near-duplicate threshold (Hamming bits of the 64-bit phash)
 
 
 class GenerateSettings(BaseModel):
@@ -62,7 +65,8 @@ class GuardSettings(BaseModel):
     c2pa_trust_anchors: Path | None = Field(default=None, description="Extra PEM roots the verifier trusts (the dev CA root is always trusted).")
     nudity_labels: list[str] = Field(default_factory=lambda: ["FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_EXPOSED", "BUTTOCKS_EXPOSED"])
     nudity_threshold: float = Field(default=0.5, ge=0, le=1)
-    memorization_max_distance: int = Field(default=8, ge=0, le=64, description="phash Hamming distance at or below which an output is a near-copy of a training image.")
+    memorization_max_distance: int = Field(default=10, ge=0, le=64, description="phash Hamming distance at or below which a training image is a near-copy candidate.")
+    memorization_max_rmse: float = Field(default=16.0, ge=0, description="Pixel RMSE (8-bit levels, at dataset resolution) confirming a near-copy.")
     memorization_action: str = Field(default="withhold", pattern="^(withhold|flag)$")
 
 
