@@ -1,0 +1,169 @@
+"""Build a new dataset version from a platform manifest: consent -> caption -> load -> transform
+-> embed (map stages, any runner) -> dedupe -> write (driver), then indices, decisions, card, commit.
+
+    imagine dataset build --manifest var/platform/posts.parquet --owners var/platform/owners.parquet \
+        --policy src/imagine/dataset/policies/default.toml --out var/datasets/demo
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from imagine.dataset import revocations
+from imagine.dataset import schema as s
+from imagine.dataset.caption import CaptionStage
+from imagine.dataset.card import code_version, file_digest, write_card
+from imagine.dataset.consent import ConsentStage, Revocation
+from imagine.dataset.dedupe import find_duplicates
+from imagine.dataset.embed import EmbedStage
+from imagine.dataset.load import LoadStage
+from imagine.dataset.policy import Policy
+from imagine.dataset.runner import make_runner
+from imagine.dataset.transform import TransformStage
+from imagine.dataset.versions import VersionInfo, commit_version, now_utc, recover
+from imagine.dataset.write import append_decisions, build_indices
+
+log = logging.getLogger(__name__)
+
+POST_COLUMNS = ("post_id", "owner_id", "image_uri", "caption", "visibility", "created_at", "deleted_at")
+OWNER_COLUMNS = ("owner_id", "region", "birth_year", "ai_training_opt_out", "created_at", "account_deleted_at")
+
+
+@dataclass
+class BuildReport:
+    version: int
+    dataset_dir: Path
+    posts: int
+    rows: int
+    counts_by_reason: dict[str, int]
+    stage_seconds: dict[str, float]
+    seconds: float
+    runner: str
+    card_dir: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def rates(self) -> dict[str, float]:
+        """Rows per second of each stage (stage CPU-side time, summed over workers)."""
+        return {k: self.posts / v for k, v in self.stage_seconds.items() if v > 0}
+
+
+def _require(table: pa.Table, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in table.schema.names]
+    if missing:
+        raise ValueError(f"{what} lacks required columns {missing} (see docs/interfaces.md)")
+
+
+def read_inputs(manifest: Path, owners: Path) -> pa.Table:
+    """Posts joined with their owners (``owner_*`` columns); every post kept, even without owner."""
+    posts = pq.read_table(manifest)
+    owner_table = pq.read_table(owners)
+    _require(posts, POST_COLUMNS, f"manifest {manifest}")
+    _require(owner_table, OWNER_COLUMNS, f"owners table {owners}")
+    if pc.count_distinct(posts.column("post_id")).as_py() != posts.num_rows:
+        raise ValueError(f"manifest {manifest} repeats post ids; every post must appear once")
+    rename = {"region": "owner_region", "birth_year": "owner_birth_year", "ai_training_opt_out": "owner_opt_out",
+              "ai_training_opt_in": "owner_opt_in", "created_at": "owner_created_at"}
+    keep = [c for c in owner_table.schema.names if c in rename or c in ("owner_id", "account_deleted_at")]
+    owner_table = owner_table.select(keep).rename_columns([rename.get(c, c) for c in keep])
+    joined = posts.select(list(POST_COLUMNS)).join(owner_table, "owner_id", join_type="left outer")
+    return joined.sort_by("post_id").combine_chunks()
+
+
+def build_dataset(manifest: Path, owners: Path, policy: Path | None = None, out: Path | None = None, *,
+                  ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
+                  resolution: int | None = None, progress: bool = True) -> BuildReport:
+    """Write a new version of the dataset at ``out``; see the module docstring."""
+    from imagine.config import get_settings
+
+    settings = get_settings().dataset
+    t_start = time.perf_counter()
+    out = Path(out) if out is not None else get_settings().datasets_dir / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    pol = Policy.load(policy)
+    resolution = resolution or settings.resolution
+    table = read_inputs(Path(manifest), Path(owners))
+    base_dir = str(Path(manifest).resolve().parent)
+    revoked = {r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
+               for r in revocations.read(out).to_pylist()}
+    as_of = pol.as_of or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    stages = [
+        ConsentStage(pol, as_of, revoked),
+        CaptionStage(pol),
+        LoadStage(base_dir, resolution, settings.max_pixels, settings.min_side),
+        TransformStage(resolution),
+        EmbedStage(threads=1),
+    ]
+    runner = make_runner(ray_address=ray_address, workers=workers, progress=progress)
+    t0 = time.perf_counter()
+    output = runner.run(table, stages, batch_size=batch_size)
+    t_stages = time.perf_counter() - t0
+
+    # Dedupe among the rows still included, then write the kept ones.
+    t0 = time.perf_counter()
+    meta = output.meta.sort_by("post_id")
+    inc = meta.filter(pc.field("included"))
+    dupes = find_duplicates(inc.column("post_id").to_pylist(), inc.column("sha256").to_pylist(),
+                            inc.column("phash").to_pylist(), inc.column("created_at").to_pylist(),
+                            max_distance=settings.phash_distance)
+    keep = set(inc.column("post_id").to_pylist()) - set(dupes)
+    t_dedupe = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from imagine.dataset.write import write_mode
+
+    output.write_images(out, keep, write_mode(out), pol.label)
+    version = build_indices(out)
+    t_write = time.perf_counter() - t0
+
+    decided_at = now_utc()
+    rows = meta.to_pylist()
+    for r in rows:
+        if r["post_id"] in dupes:
+            r.update(included=False, reason=s.DUPLICATE_OF, detail=dupes[r["post_id"]])
+    decisions = pa.Table.from_pylist([
+        {"dataset_version": version, "post_id": r["post_id"], "owner_id": r["owner_id"], "included": r["included"],
+         "reason": r["reason"], "detail": r["detail"], "event_id": r["event_id"], "event_ts": r["event_ts"],
+         "policy_version": pol.label, "decided_at": decided_at} for r in rows], schema=s.DECISIONS_SCHEMA)
+    append_decisions(out, decisions)
+    counts = dict(Counter(r["reason"] for r in rows))
+    stage_seconds = dict(output.stage_seconds, dedupe=t_dedupe, write=t_write)
+    card = {
+        "dataset": out.name, "version": version, "kind": "build", "created_at": decided_at.isoformat(),
+        "rows": len(keep), "posts": len(rows), "counts_by_reason": counts, "resolution": resolution,
+        "policy": {"label": pol.label, "name": pol.name, "version": pol.version, "digest": pol.digest,
+                   "source": pol.source, "as_of": as_of.isoformat()},
+        "sources": {"manifest": file_digest(Path(manifest)), "owners": file_digest(Path(owners)),
+                    "manifest_path": str(manifest), "owners_path": str(owners)},
+        "code_version": code_version(), "runner": runner.name,
+        "rows_per_second": {k: round(len(rows) / v, 1) for k, v in stage_seconds.items() if v > 0},
+    }
+    cdir = write_card(out, card)
+    commit_version(out, VersionInfo(version, "build", decided_at.isoformat(), len(keep), pol.label,
+                                    str(cdir.relative_to(out))))
+    _tag(out, version)
+    report = BuildReport(version, out, len(rows), len(keep), counts, stage_seconds,
+                         time.perf_counter() - t_start, runner.name, cdir,
+                         {"stages": t_stages, "dedupe": t_dedupe, "write": t_write})
+    log.info("dataset %s v%d: %d rows of %d posts in %.1fs", out, version, len(keep), len(rows), report.seconds)
+    return report
+
+
+def _tag(dataset_dir: Path, version: int) -> None:
+    """Tag a committed version ``v<N>`` so plain Lance tools see it too (purge removes old tags)."""
+    import lance
+
+    from imagine.dataset.write import images_uri
+
+    ds = lance.dataset(images_uri(dataset_dir))
+    name = f"v{version}"
+    if name not in ds.tags.list():
+        ds.tags.create(name, version)
