@@ -65,8 +65,8 @@ class GuardSettings(BaseModel):
     c2pa_trust_anchors: Path | None = Field(default=None, description="Extra PEM roots the verifier trusts (the dev CA root is always trusted).")
     nudity_labels: list[str] = Field(default_factory=lambda: ["FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_EXPOSED", "BUTTOCKS_EXPOSED"])
     nudity_threshold: float = Field(default=0.5, ge=0, le=1)
-    memorization_max_distance: int = Field(default=10, ge=0, le=64, description="phash Hamming distance at or below which a training image is a near-copy candidate.")
-    memorization_max_rmse: float = Field(default=16.0, ge=0, description="Pixel RMSE (8-bit levels, at dataset resolution) confirming a near-copy.")
+    memorization_max_distance: int = Field(default=12, ge=0, le=64, description="phash Hamming distance at or below which a training image is a near-copy candidate.")
+    memorization_max_rmse: float = Field(default=8.0, ge=0, description="Pixel RMSE (8-bit levels, both images at 16x16) confirming a near-copy.")
     memorization_action: str = Field(default="withhold", pattern="^(withhold|flag)$")
 
 
