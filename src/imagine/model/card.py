@@ -1,0 +1,107 @@
+"""The model card: what a model was trained on and how, as ``card.json`` and ``CARD.md``.
+
+The JSON is for tools (the registry, the service's /models page, lineage); the Markdown is
+the same facts for people. Metrics can be added later (``update_metrics``) by the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+CARD_JSON = "card.json"
+CARD_MD = "CARD.md"
+
+
+def hardware() -> dict[str, Any]:
+    """CPU/GPU facts of this machine, for reproducing timings."""
+    import torch
+
+    info: dict[str, Any] = {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_card(folder: Path, card: dict[str, Any]) -> None:
+    """Write ``card.json`` and ``CARD.md`` into the pipeline folder."""
+    folder = Path(folder)
+    _atomic_write(folder / CARD_JSON, json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    _atomic_write(folder / CARD_MD, render_markdown(card))
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / CARD_JSON
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the model folder has no card")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def update_metrics(folder: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``metrics`` into the card's ``metrics`` and rewrite both files."""
+    card = read_card(folder)
+    card.setdefault("metrics", {}).update(metrics)
+    write_card(folder, card)
+    return card
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    data = card.get("dataset", {})
+    train = card.get("training", {})
+    lines = [
+        f"# Model card: {card.get('model_id', '?')}",
+        "",
+        card.get("description", ""),
+        "",
+        "## Training data",
+        f"- dataset: `{data.get('uri')}`",
+        f"- versions: {data.get('versions')}",
+        f"- digests: {json.dumps(data.get('digests', {}))}",
+        f"- rows: {data.get('rows')}",
+        "",
+        "## Training",
+        f"- command: `{train.get('command')}`",
+        f"- seed: {train.get('seed')}",
+        f"- steps: {train.get('steps')} (samples seen: {train.get('samples_seen')})",
+        f"- wall time: {train.get('wall_seconds', 0) / 60:.1f} min",
+        f"- final loss (mean of last 50 steps): {train.get('final_loss')}",
+        f"- hardware: {json.dumps(card.get('hardware', {}))}",
+        f"- weights: EMA, stored as {train.get('save_dtype')}",
+        "",
+        "## Config",
+        "```json",
+        json.dumps(card.get("config", {}), indent=2),
+        "```",
+        "",
+        "## Metrics",
+    ]
+    metrics = card.get("metrics") or {}
+    if not metrics:
+        lines.append("(none measured yet)")
+    for key, value in sorted(metrics.items()):
+        lines.append(f"- {key}: {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
