@@ -68,6 +68,10 @@ class GuardSettings(BaseModel):
     memorization_max_distance: int = Field(default=12, ge=0, le=64, description="phash Hamming distance at or below which a training image is a near-copy candidate.")
     memorization_max_rmse: float = Field(default=8.0, ge=0, description="Pixel RMSE (8-bit levels, both images at 16x16) confirming a near-copy.")
     memorization_action: str = Field(default="withhold", pattern="^(withhold|flag)$")
+    policy_files: list[Path] = Field(default_factory=list, description="Operator prompt-policy TOML files (people, categories, allow-list, thresholds) read after the shipped ones.")
+    policy_allow: list[str] = Field(default_factory=list, description="Extra allow-list phrases, cut from prompts before the policy checks them.")
+    policy_defaults: bool = Field(default=True, description="Read the shipped policy data; false = only policy_files.")
+    policy_semantic: bool = Field(default=True, description="Run the MiniLM semantic stage of the prompt policy (descriptions, paraphrases).")
 
 
 class ServeSettings(BaseModel):

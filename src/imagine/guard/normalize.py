@@ -1,0 +1,135 @@
+"""Text normalisation that undoes the usual ways of slipping a word past a filter.
+
+NFKC + casefold alone only fixes full-width letters. A prompt can also hide a name or a term
+behind zero-width characters, accents, Cyrillic/Greek look-alikes ("Таylor"), leetspeak
+("t4yl0r"), or spacing ("t a y l o r"). Two views of a prompt are produced:
+
+- ``fold(text)``: script-preserving (NFKC, zero-width/format characters removed, casefold,
+  accents stripped via NFKD). Used for the per-language term lists (Cyrillic stays Cyrillic).
+- ``skeleton(text)``: ASCII-leaning tokens for English terms, names and embeddings: ``fold``
+  plus the Unicode confusables map (via ``confusable_homoglyphs``' bundled data), leetspeak
+  inside tokens that mix letters with digits/symbols, punctuation split, and runs of single
+  letters rejoined.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+# Leetspeak substitutions, applied only inside tokens that also hold a letter ("s3x", "t@ylor")
+# so that plain numbers ("3 red cars", "2024") are left alone.
+LEET: dict[str, str] = {
+    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+    "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l",
+}
+
+# Look-alikes the confusables data maps to something non-ASCII (β→ß, κ→ĸ, τ→ᴛ) or not at all.
+_EXTRA_HOMOGLYPHS: dict[str, str] = {
+    "β": "b", "κ": "k", "τ": "t", "η": "n", "ν": "v", "ι": "i", "χ": "x", "γ": "y", "μ": "u",
+    "т": "t", "к": "k", "м": "m", "н": "h", "в": "b", "ш": "w", "п": "n", "г": "r", "ѡ": "w",
+    "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe",
+}
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_TOKEN_SPLIT = re.compile(r"[^\w]+|_+")
+
+
+@lru_cache(maxsize=1)
+def homoglyph_map() -> dict[str, str]:
+    """Non-ASCII character -> ASCII look-alike, from the Unicode confusables data (offline)."""
+    import confusable_homoglyphs
+
+    data = json.loads((Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text(encoding="utf-8"))
+    mapping: dict[str, str] = {}
+    for char, entries in data.items():
+        if len(char) != 1 or ord(char) < 128:
+            continue
+        for entry in entries:
+            target = entry["c"]
+            if len(target) == 1 and target.isascii() and target.isalnum():
+                mapping[char] = target.lower()
+                break
+    mapping.update(_EXTRA_HOMOGLYPHS)
+    return mapping
+
+
+def strip_format_chars(text: str) -> str:
+    """Drop zero-width and other invisible format characters (Unicode category Cf) and soft hyphens."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _strip_accents(text: str) -> str:
+    """NFKC, invisible characters removed, accents stripped via NFKD; case kept."""
+    text = strip_format_chars(unicodedata.normalize("NFKC", text))
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+def fold(text: str) -> str:
+    """Script-preserving fold: NFKC, invisible characters removed, casefold, accents stripped."""
+    return _strip_accents(text).casefold()
+
+
+def _map_homoglyphs(text: str) -> str:
+    table = homoglyph_map()
+    out = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+        elif _CJK.match(ch):
+            out.append(ch)
+        else:
+            out.append(table.get(ch) or table.get(ch.upper()) or ch)
+    return "".join(out)
+
+
+def _unleet(token: str) -> str:
+    token = token.strip(".,!?;:\"'()[]{}")
+    if not any(ch.isalpha() for ch in token) or not any(ch in LEET for ch in token):
+        return token
+    return "".join(LEET.get(ch, ch) for ch in token)
+
+
+def _join_letter_runs(tokens: list[str]) -> list[str]:
+    """'t a y l o r' -> 'taylor': three or more single-letter tokens in a row are one word."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in tokens + [""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        if len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if token:
+            out.append(token)
+    return out
+
+
+def skeleton_tokens(text: str) -> list[str]:
+    """The prompt as a list of normalised ASCII-leaning words (see module docstring)."""
+    # Look-alikes are mapped before casefolding: capital Greek/Cyrillic letters have their own
+    # Latin twins (Greek 'Υ' looks like 'Y', its lowercase 'υ' like 'u').
+    folded = _map_homoglyphs(_strip_accents(text)).casefold()
+    tokens: list[str] = []
+    for raw in folded.split():
+        for part in _TOKEN_SPLIT.split(_unleet(raw)):
+            if part:
+                tokens.append(part)
+    return _join_letter_runs(tokens)
+
+
+def skeleton(text: str) -> str:
+    """``skeleton_tokens`` joined by single spaces."""
+    return " ".join(skeleton_tokens(text))
+
+
+def has_cjk(text: str) -> bool:
+    """Whether the text holds Chinese, Japanese or Korean characters (no word boundaries there)."""
+    return bool(_CJK.search(text))

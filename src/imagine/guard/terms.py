@@ -1,0 +1,81 @@
+"""Whole-word term matching on both normalised views of a prompt.
+
+Each term is compiled twice: its ``skeleton`` (matched against the prompt's skeleton, which undoes
+look-alikes, leetspeak and spacing) and its ``fold`` (matched against the script-preserving fold, so
+Cyrillic or Greek terms match as written). CJK terms match as substrings, there being no spaces.
+A trailing ``*`` matches any word ending ("decapitat*" -> "decapitated", "decapitation").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from imagine.guard.normalize import fold, has_cjk, skeleton
+
+
+@dataclass(frozen=True)
+class NormalisedText:
+    """The two views of a prompt every matcher reads."""
+
+    original: str
+    skeleton: str
+    folded: str
+
+    @classmethod
+    def of(cls, text: str) -> "NormalisedText":
+        return cls(original=text, skeleton=skeleton(text), folded=fold(text))
+
+
+def _pattern(words: str, wildcard: bool) -> str:
+    body = r"\s+".join(re.escape(w) for w in words.split())
+    tail = r"\w*" if wildcard else ""
+    return rf"(?<!\w){body}{tail}(?!\w)"
+
+
+class TermMatcher:
+    """Finds the first of a list of terms in a prompt; ``find`` returns the term as written."""
+
+    def __init__(self, terms: Iterable[str]):
+        skeleton_alts: dict[str, str] = {}
+        folded_alts: dict[str, str] = {}
+        self._cjk: list[tuple[str, str]] = []
+        for term in terms:
+            wildcard = term.endswith("*")
+            core = term.rstrip("*").strip()
+            if not core:
+                raise ValueError(f"empty policy term {term!r}")
+            if has_cjk(core):
+                self._cjk.append((fold(core), term))
+                continue
+            for view, alts in ((skeleton(core), skeleton_alts), (fold(core), folded_alts)):
+                if view:
+                    alts.setdefault(_pattern(view, wildcard), term)
+        self._skeleton = self._compile(skeleton_alts)
+        self._folded = self._compile(folded_alts)
+
+    @staticmethod
+    def _compile(alts: dict[str, str]) -> tuple[re.Pattern[str], list[str]] | None:
+        if not alts:
+            return None
+        # One alternation with a named group per term: one pass over the text, whichever term it was.
+        patterns = list(alts)
+        regex = re.compile("|".join(f"(?P<t{i}>{p})" for i, p in enumerate(patterns)))
+        return regex, [alts[p] for p in patterns]
+
+    def find(self, text: NormalisedText) -> str | None:
+        for compiled, view in ((self._skeleton, text.skeleton), (self._folded, text.folded)):
+            if compiled is None:
+                continue
+            regex, terms = compiled
+            match = regex.search(view)
+            if match:
+                return terms[int(match.lastgroup[1:])]
+        for needle, term in self._cjk:
+            if needle in text.folded:
+                return term
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self._skeleton or self._folded or self._cjk)
