@@ -30,7 +30,7 @@ COLOURS = [(220, 30, 30), (30, 80, 230), (30, 170, 50), (250, 220, 20), (140, 50
 
 XMP_PROHIBITED = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-    '<rdf:Description xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/" '
+    '<rdf:Description rdf:about="" xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/" '
     'plus:DataMining="http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"/></rdf:RDF></x:xmpmeta>')
 
 

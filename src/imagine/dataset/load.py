@@ -2,7 +2,8 @@
 
 Rejections (one bad file never stops the build): ``fetch_failed``, ``not_an_image``,
 ``decompression_bomb`` (checked from the header, before any pixel is decoded), ``too_small``,
-``reserved_by_metadata`` (see ``reserved.py``) and ``truncated``. EXIF orientation is applied.
+``reserved_by_metadata`` (see ``reserved.py``; checked before decoding, so it also catches
+truncated files) and ``truncated``. EXIF orientation is applied.
 JPEGs are decoded with DCT scaling (``Image.draft``) straight to about twice the training size,
 which is exact enough for a downscale and several times faster.
 Output columns: ``sha256`` (of the original bytes), ``pixels`` (raw RGB), ``width``, ``height``.
@@ -20,7 +21,7 @@ import pyarrow as pa
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagine.dataset import schema as s
-from imagine.dataset.reserved import c2pa_reservation, xmp_reservation
+from imagine.dataset.reserved import reservation
 
 
 def fetch_bytes(uri: str, base_dir: str | None) -> bytes:
@@ -60,7 +61,7 @@ def decode(data: bytes, *, max_pixels: int, min_side: int, draft_side: int | Non
     if min(width, height) < min_side:
         raise Rejected(s.TOO_SMALL, f"{width}x{height}")
     mime = Image.MIME.get(img.format or "", "application/octet-stream")
-    reserved = xmp_reservation(data, img.info.get("xmp")) or c2pa_reservation(data, mime)
+    reserved = reservation(data, mime)
     if reserved:
         raise Rejected(s.RESERVED_BY_METADATA, reserved)
     if draft_side and img.format == "JPEG":

@@ -109,6 +109,7 @@ def recover(dataset_dir: Path) -> None:
             if ds.version != last:
                 log.warning("rolling %s back from uncommitted version %d to %d", images, ds.version, last)
                 ds.checkout_version(last).restore()
+    _recover_revocations(dataset_dir, {v.version for v in committed})
     decisions = dataset_dir / DECISIONS
     if decisions.exists():
         if not committed:
@@ -119,3 +120,28 @@ def recover(dataset_dir: Path) -> None:
         if ds.count_rows(filter=predicate):
             log.warning("deleting decision rows of uncommitted versions")
             ds.delete(predicate)
+
+
+def _recover_revocations(dataset_dir: Path, committed: set[int]) -> None:
+    """Forget revocation steps recorded for versions that never committed (they will be redone)."""
+    import pyarrow as pa
+
+    from imagine.dataset import revocations
+
+    table = revocations.read(dataset_dir)
+    if table.num_rows == 0:
+        return
+    rows = table.to_pylist()
+    changed = False
+    kept = []
+    for r in rows:
+        if r["applied_version"] not in committed:
+            changed = True
+            continue
+        if r["purged_version"] is not None and r["purged_version"] not in committed:
+            r["purged_version"] = r["purged_at"] = None
+            changed = True
+        kept.append(r)
+    if changed:
+        log.warning("forgetting revocation steps of uncommitted versions")
+        revocations.write(dataset_dir, pa.Table.from_pylist(kept, schema=revocations.SCHEMA))

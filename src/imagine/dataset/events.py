@@ -1,0 +1,157 @@
+"""Apply platform events: a new dataset version without every post an event revokes.
+
+    imagine dataset apply-events --events var/platform/events.jsonl --out var/datasets/demo
+
+Revoking events: ``post_deleted``, ``post_opted_out``, ``visibility_changed`` to a visibility the
+policy does not allow, and the owner-level ``owner_opted_out`` and ``account_deleted`` (every post
+of the owner). The new version is a Lance delete (rows only *marked* deleted: the bytes stay on
+disk and old versions still return them until ``purge``). Each revoked post gets the decision
+``revoked_by_event`` with the event id and time, and a ``revocations.parquet`` record (status
+``applied``). Applying the same events again changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from imagine.dataset import revocations
+from imagine.dataset import schema as s
+from imagine.dataset.card import code_version, file_digest, read_card, write_card
+from imagine.dataset.policy import Policy
+from imagine.dataset.versions import (
+    VersionInfo, commit_version, latest_version, list_versions, now_utc, open_images, recover,
+)
+from imagine.dataset.write import append_decisions, read_decisions
+
+log = logging.getLogger(__name__)
+
+POST_EVENTS = ("post_deleted", "post_opted_out", "visibility_changed")
+OWNER_EVENTS = ("owner_opted_out", "account_deleted")
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    ts: datetime
+    type: str
+    owner_id: str
+    post_id: str | None
+    visibility: str | None = None
+
+
+def read_events(path: Path) -> list[Event]:
+    """Events of a platform ``events.jsonl`` (validated by the platform's reader), oldest first."""
+    from imagine.platform.schema import read_events as platform_read_events
+
+    out = []
+    for e in platform_read_events(path):
+        ts = datetime.fromisoformat(str(e["ts"]).replace("Z", "+00:00"))
+        out.append(Event(str(e["event_id"]), ts, e["type"], e["owner_id"], e.get("post_id"), e.get("visibility")))
+    return sorted(out, key=lambda e: (e.ts, e.event_id))
+
+
+def revocations_for(events: list[Event], posts: pa.Table, allowed_visibilities: frozenset[str]) -> dict[str, Event]:
+    """``{post_id: first event that revokes it}`` for the posts in ``posts`` (post_id, owner_id)."""
+    by_owner: dict[str, list[str]] = {}
+    present = set(posts.column("post_id").to_pylist())
+    for pid, oid in zip(posts.column("post_id").to_pylist(), posts.column("owner_id").to_pylist()):
+        by_owner.setdefault(oid, []).append(pid)
+    out: dict[str, Event] = {}
+    for ev in events:
+        if ev.type in OWNER_EVENTS:
+            targets = by_owner.get(ev.owner_id, [])
+        elif ev.type == "visibility_changed":
+            targets = [ev.post_id] if ev.visibility not in allowed_visibilities else []
+        elif ev.type in POST_EVENTS:
+            targets = [ev.post_id]
+        else:
+            raise ValueError(f"event {ev.event_id}: unknown type {ev.type!r}")
+        for pid in targets:
+            if pid in present and pid not in out:
+                out[pid] = ev
+    return out
+
+
+def pending_post_events(dataset_dir: Path, events: Path, policy: Path | None = None) -> dict[str, Event]:
+    """Revoking events for posts still in the latest version: received, not yet applied."""
+    pol = Policy.load(policy)
+    posts = open_images(dataset_dir).to_table(columns=["post_id", "owner_id"])
+    return revocations_for(read_events(events), posts, pol.allowed_visibilities)
+
+
+@dataclass
+class ApplyReport:
+    version: int | None  # None: nothing to revoke, no new version
+    revoked: int
+    by_event_type: dict[str, int]
+    seconds: float
+
+
+def apply_events(dataset_dir: Path, events: Path, *, policy: Path | None = None) -> ApplyReport:
+    """Make a new version without every post that ``events`` revoke; see the module docstring."""
+    import time
+
+    import lance
+
+    t0 = time.perf_counter()
+    dataset_dir = Path(dataset_dir)
+    recover(dataset_dir)
+    base = latest_version(dataset_dir)
+    pol = Policy.load(policy)
+    ds = open_images(dataset_dir, base)
+    posts = ds.to_table(columns=["post_id", "owner_id"])
+    revoked = revocations_for(read_events(events), posts, pol.allowed_visibilities)
+    if not revoked:
+        return ApplyReport(None, 0, {}, time.perf_counter() - t0)
+
+    ids = sorted(revoked)
+    ds = lance.dataset(str(dataset_dir / "images.lance"))
+    quoted = ", ".join("'" + pid.replace("'", "''") + "'" for pid in ids)
+    ds.delete(f"post_id IN ({quoted})")
+    version = lance.dataset(str(dataset_dir / "images.lance")).version
+    applied_at = now_utc()
+
+    # Decisions of the new version: the previous ones, with the revoked posts re-decided.
+    prev = read_decisions(dataset_dir, filter=f"dataset_version = {base}")
+    rows = prev.to_pylist()
+    for r in rows:
+        r["dataset_version"] = version
+        r["decided_at"] = applied_at
+        ev = revoked.get(r["post_id"])
+        if ev is not None:
+            r.update(included=False, reason=s.REVOKED_BY_EVENT, detail=f"{ev.type}:{ev.event_id}",
+                     event_id=ev.event_id, event_ts=ev.ts)
+    append_decisions(dataset_dir, pa.Table.from_pylist(rows, schema=s.DECISIONS_SCHEMA))
+
+    owner_of = dict(zip(posts.column("post_id").to_pylist(), posts.column("owner_id").to_pylist()))
+    old = revocations.read(dataset_dir)
+    old = old.filter(pc.invert(pc.is_in(old.column("post_id"), pa.array(ids, pa.string()))))
+    new = pa.Table.from_pylist([
+        {"post_id": pid, "owner_id": owner_of[pid], "event_id": ev.event_id, "event_type": ev.type,
+         "event_ts": ev.ts, "applied_version": version, "applied_at": applied_at}
+        for pid, ev in sorted(revoked.items())], schema=revocations.SCHEMA)
+    revocations.write(dataset_dir, pa.concat_tables([old, new]))
+
+    prev_card = read_card(dataset_dir, base)
+    counts = dict(Counter(r["reason"] for r in rows))
+    kept = counts.get(s.INCLUDED, 0)
+    by_type = dict(Counter(ev.type for ev in revoked.values()))
+    card = dict(prev_card, version=version, kind="apply-events", created_at=applied_at.isoformat(), rows=kept,
+                counts_by_reason=counts, code_version=code_version(), parent_version=base,
+                events={"path": str(events), "sha256": file_digest(Path(events)), "revoked": len(ids),
+                        "by_event_type": by_type})
+    card.pop("rows_per_second", None)
+    cdir = write_card(dataset_dir, card)
+    commit_version(dataset_dir, VersionInfo(version, "apply-events", applied_at.isoformat(), kept,
+                                            prev_card["policy"]["label"], str(cdir.relative_to(dataset_dir)),
+                                            {"parent": base, "revoked": len(ids)}))
+    lance.dataset(str(dataset_dir / "images.lance")).tags.create(f"v{version}", version)
+    log.info("v%d: revoked %d posts (%s)", version, len(ids), by_type)
+    return ApplyReport(version, len(ids), by_type, time.perf_counter() - t0)
