@@ -76,7 +76,8 @@ class Trainer:
         self.command = command or " ".join(shlex.quote(a) for a in sys.argv)
         if cfg.train.num_threads > 0:
             torch.set_num_threads(cfg.train.num_threads)
-        self.acc = Accelerator(mixed_precision=cfg.train.mixed_precision)
+        # cpu=True without an accelerator: under a multi-process launcher that selects gloo (MULTI_CPU).
+        self.acc = Accelerator(mixed_precision=cfg.train.mixed_precision, cpu=not torch.cuda.is_available())
         self.work = self.out / "train"
         self.checkpoints = self.work / "checkpoints"
         self.stream = LanceImageStream(dataset, version, resolution=cfg.model.resolution, seed=cfg.train.seed)
