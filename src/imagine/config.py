@@ -96,12 +96,14 @@ class ServeSettings(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")
     region_deny: list[str] = Field(default_factory=list)
+    guard_dataset: Path | None = Field(default=None, description="Dataset folder for the memorization guard; None = nudity checks only.")
 
 
 class OwnersSettings(BaseModel):
     """Photo owners' pages, the preference arena and the operator views (issue 7)."""
 
-    retrain_deadline_days: int = Field(default=30, description="A model is 'retrain due' once a post it saw was revoked this many days ago.")
+    dataset: str = Field(default="demo", description="The dataset (folder under datasets_dir) the owners' pages and admin views read.")
+    retrain_deadline_days: float = Field(default=30, description="A model is 'retrain due' once a post it saw was revoked this many days ago.")
     arena_contestants: list[dict] = Field(
         default_factory=lambda: [
             {"name": "dpmpp-20", "sampler": "dpmpp", "steps": 20, "guidance": 4.0},

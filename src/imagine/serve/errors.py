@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -81,7 +81,19 @@ class ApiError(Exception):
         return {"error": err}
 
 
-def error_response(err: ApiError) -> JSONResponse:
+API_PREFIXES = ("/api/", "/v1/", "/metrics", "/healthz", "/openapi.json", "/docs")
+
+
+def wants_html(request: Request) -> bool:
+    """Browser page requests get an HTML error page; the API (and anything asking for JSON) gets JSON."""
+    path = request.url.path
+    return not path.startswith(API_PREFIXES) and "text/html" in request.headers.get("accept", "")
+
+
+def error_response(err: ApiError, request: Request | None = None) -> Response:
+    renderer = getattr(request.app.state, "render_error", None) if request is not None else None
+    if renderer is not None and wants_html(request):
+        return renderer(request, err)
     return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
 
 
@@ -108,21 +120,21 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every failure (ours, validation, routing, unexpected) to the one shape."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(_from_validation(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(_from_validation(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         by_status = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
                      401: "authentication_required", 403: "csrf_failed"}
         code = by_status.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
         err = ApiError(code, str(exc.detail), headers=getattr(exc, "headers", None))
         err.status = exc.status_code
-        return error_response(err)
+        return error_response(err, request)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

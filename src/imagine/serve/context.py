@@ -1,0 +1,32 @@
+"""Everything one running app holds: settings, database, worker, limits, guard. Built in `create_app`'s lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from imagine.config import Settings
+from imagine.serve.imagestore import ImageStore
+from imagine.serve.metrics import Metrics
+from imagine.serve.ratelimit import RateLimiter
+from imagine.serve.region import RegionPolicy
+from imagine.serve.worker import Worker
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ImageStore
+    metrics: Metrics
+    limiter: RateLimiter
+    region: RegionPolicy
+    templates: Jinja2Templates
+    policy: Any  # imagine.guard.policy.PromptPolicy
+    worker: Worker | None = None  # None until the model has loaded
+    model_id: str = ""

@@ -1,0 +1,150 @@
+"""Admitting a generation request: region, rate limits, prompt policy, configurable limits, then the queue.
+
+Shared by the native API, the OpenAI-compatible endpoint and the web page, so every entry point refuses the
+same things with the same codes. Blocking work (database, policy) runs here in a thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import Request
+from sqlalchemy import select
+
+from imagine.generate.requests import GenerationRequest
+from imagine.serve.context import ServiceContext
+from imagine.serve.db.models import Image, Job, User, new_id
+from imagine.serve.deps import client_ip
+from imagine.serve.errors import ApiError
+from imagine.serve.jobqueue import QueueFull
+from imagine.serve.livejob import LiveJob
+from imagine.serve.schemas import GenerateCreate, ImagePublic, JobPublic
+
+log = logging.getLogger(__name__)
+
+
+def build_request(ctx: ServiceContext, body: GenerateCreate) -> GenerationRequest:
+    """Apply the configured defaults and limits (tighter than the schema's hard caps)."""
+    serve, gen = ctx.settings.serve, ctx.settings.generate
+    if len(body.prompt) > serve.max_prompt_chars:
+        raise ApiError("prompt_too_long", f"The prompt has {len(body.prompt)} characters; the limit is "
+                       f"{serve.max_prompt_chars}.", param="prompt")
+    if body.negative_prompt is not None and len(body.negative_prompt) > serve.max_prompt_chars:
+        raise ApiError("prompt_too_long", f"The negative prompt is longer than {serve.max_prompt_chars} characters.",
+                       param="negative_prompt")
+    if body.n > serve.max_n:
+        raise ApiError("invalid_request", f"n must be at most {serve.max_n}.", param="n")
+    steps = body.steps if body.steps is not None else gen.steps
+    if steps > serve.max_steps:
+        raise ApiError("invalid_request", f"steps must be at most {serve.max_steps}.", param="steps")
+    try:
+        return GenerationRequest(prompt=body.prompt, n=body.n, seed=body.seed, steps=steps,
+                                 guidance=body.guidance if body.guidance is not None else gen.guidance,
+                                 negative_prompt=body.negative_prompt or None,
+                                 sampler=body.sampler or gen.sampler)
+    except ValueError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+
+
+def check_policy(ctx: ServiceContext, request: GenerationRequest) -> None:
+    """Refuse with `content_policy_violation`, the category and the reason, before any model work."""
+    for text, param in ((request.prompt, "prompt"), (request.negative_prompt, "negative_prompt")):
+        if not text:
+            continue
+        decision = ctx.policy.check(text)
+        if not decision.allowed:
+            ctx.metrics.refusals.labels(category=str(decision.category)).inc()
+            raise ApiError("content_policy_violation",
+                           f"Your request was refused by the content policy ({decision.category}): {decision.reason}",
+                           param=param, category=str(decision.category), reason=str(decision.reason),
+                           policy_code=str(decision.code))
+
+
+def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: GenerationRequest,
+                    loop: asyncio.AbstractEventLoop) -> LiveJob:
+    worker = ctx.worker
+    if worker is None:
+        raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
+    ctx.limiter.hit_generation(user_id=user.id, ip=ip)
+    check_policy(ctx, request)
+    job_id = new_id()
+    params = {"n": request.n, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
+              "negative_prompt": request.negative_prompt, "sampler": request.sampler}
+    with ctx.sessions.begin() as db:
+        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, params=params))
+    try:
+        return worker.submit(job_id, user.id, request, loop)
+    except QueueFull as exc:
+        with ctx.sessions.begin() as db:
+            row = db.get(Job, job_id)
+            if row is not None:
+                row.status, row.error_code, row.error_message = "failed", "server_busy", str(exc)
+        ctx.metrics.rejected.labels(code="server_busy").inc()
+        wait = worker.retry_after()
+        raise ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait) from exc
+
+
+async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate) -> LiveJob:
+    """Check everything and queue the job; raises `ApiError` (400/429/451/503) with the documented codes."""
+    try:
+        ctx.region.check(http)
+        request = build_request(ctx, body)
+        return await asyncio.to_thread(_admit_blocking, ctx, user, client_ip(http), request, asyncio.get_running_loop())
+    except ApiError as err:
+        if err.status in (429, 451, 503):
+            ctx.metrics.rejected.labels(code=err.code).inc()
+        raise
+
+
+async def wait_until_done(ctx: ServiceContext, job: LiveJob, http: Request, *, timeout: float) -> None:
+    """Wait for a job, cancelling it when the client goes away (or on timeout: 503, the server is too slow)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not job.finished:
+        seen = job.version
+        await job.wait_change(seen, 0.5)
+        if job.finished:
+            break
+        if await http.is_disconnected():
+            log.info("client went away; cancelling job %s", job.id)
+            ctx.worker.cancel(job)  # type: ignore[union-attr]
+            return
+        if loop.time() > deadline:
+            ctx.worker.cancel(job)  # type: ignore[union-attr]
+            raise ApiError("server_busy", "Generation took too long; try again later.", retry_after=30)
+
+
+def image_public(row: Image, http: Request) -> ImagePublic:
+    return ImagePublic(id=row.id, job_id=row.job_id, prompt=row.prompt, seed=row.seed, width=row.width,
+                       height=row.height, params=row.params, created_at=row.created_at,
+                       url=str(http.url_for("image_file", image_id=row.id)))
+
+
+def job_public(row: Job, live: LiveJob | None, image_ids: list[str]) -> JobPublic:
+    status, step, total, blocked = row.status, 0, 0, 0
+    if live is not None:
+        status, step, total, blocked = live.status, live.step, live.total, live.blocked
+    return JobPublic(id=row.id, status=status, prompt=row.prompt, params=row.params, step=step, total=total,
+                     image_ids=image_ids, blocked=blocked, error_code=row.error_code if live is None else live.error_code,
+                     error_message=row.error_message if live is None else live.error_message,
+                     created_at=row.created_at, finished_at=row.finished_at)
+
+
+def owned_job(ctx: ServiceContext, db, user: User, job_id: str) -> Job:  # noqa: ANN001 - Session
+    """The user's job, or 404 — also for other users' jobs, so ids reveal nothing."""
+    row = db.get(Job, job_id)
+    if row is None or row.user_id != user.id:
+        raise ApiError("not_found", "No such job.")
+    return row
+
+
+def owned_image(db, user: User, image_id: str) -> Image:  # noqa: ANN001 - Session
+    row = db.get(Image, image_id)
+    if row is None or row.user_id != user.id:
+        raise ApiError("not_found", "No such image.")
+    return row
+
+
+def job_image_ids(db, job_id: str) -> list[str]:  # noqa: ANN001 - Session
+    return list(db.scalars(select(Image.id).where(Image.job_id == job_id).order_by(Image.seed)))

@@ -1,0 +1,45 @@
+"""Delivered images on disk under the data home: ``images_dir/<user id>/<image id>.png``, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class ImageStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def relative_path(self, user_id: str, image_id: str) -> str:
+        for part in (user_id, image_id):
+            if not part or "/" in part or "\\" in part or part.startswith("."):
+                raise ValueError(f"unsafe id for a file name: {part!r}")
+        return f"{user_id}/{image_id}.png"
+
+    def write(self, user_id: str, image_id: str, png: bytes) -> str:
+        rel = self.relative_path(user_id, image_id)
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(png)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return rel
+
+    def path(self, rel: str) -> Path:
+        path = (self.root / rel).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"{rel!r} escapes the image store")
+        return path
+
+    def read(self, rel: str) -> bytes:
+        return self.path(rel).read_bytes()
+
+    def delete(self, rel: str) -> None:
+        self.path(rel).unlink(missing_ok=True)

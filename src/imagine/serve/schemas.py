@@ -1,0 +1,137 @@
+"""Request and response models of the HTTP API (Create / Public families, as in full-stack-fastapi-template).
+
+Hard caps live here (they show in the OpenAPI schema); the configurable, usually tighter limits
+(`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by the routes with the same codes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from imagine.generate.requests import MAX_PROMPT_CHARS, MAX_SEED
+from imagine.generate.samplers import SAMPLERS
+
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def _no_controls(value: str) -> str:
+    for ch in value:
+        if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs"):
+            raise PydanticCustomError("control_characters", "control characters are not allowed (found {char})",
+                                      {"char": f"U+{ord(ch):04X}"})
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("invalid_request", "must not be empty")
+    return value
+
+
+Prompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to draw."),
+                   AfterValidator(_no_controls), AfterValidator(_not_blank)]
+NegativePrompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS), AfterValidator(_no_controls)]
+SamplerName = Literal[tuple(sorted(SAMPLERS))]  # type: ignore[valid-type]
+
+
+class GenerateCreate(BaseModel):
+    """A native generation request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: Prompt
+    n: int = Field(default=4, ge=1, le=16)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    steps: int | None = Field(default=None, ge=1, le=150, description="Denoising steps; default from settings.")
+    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    negative_prompt: NegativePrompt | None = None
+    sampler: SamplerName | None = None  # type: ignore[valid-type]
+
+
+class ImagePublic(BaseModel):
+    id: str
+    job_id: str | None
+    prompt: str
+    seed: int
+    width: int
+    height: int
+    params: dict
+    created_at: datetime
+    url: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    prompt: str
+    params: dict
+    step: int = 0
+    total: int = 0
+    image_ids: list[str] = []
+    blocked: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class GenerationPublic(BaseModel):
+    job: JobPublic
+    images: list[ImagePublic]
+
+
+class GalleryPage(BaseModel):
+    images: list[ImagePublic]
+    next_before: str | None = Field(description="Pass as `before` for the next page; null at the end.")
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_controls), AfterValidator(_not_blank)]
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The bearer token. Shown this once; only its hash is stored.")
+
+
+# -- OpenAI-compatible -----------------------------------------------------------------------------------
+
+
+class OpenAIImageCreate(BaseModel):
+    """`POST /v1/images/generations`, as the OpenAI Images API, plus `seed` and `negative_prompt`."""
+
+    model_config = ConfigDict(extra="ignore")  # the official client may send fields we do not use (e.g. quality)
+
+    prompt: Prompt
+    model: str | None = None
+    n: int = Field(default=1, ge=1, le=16)
+    size: str | None = Field(default=None, max_length=32, description="`WxH`; only the delivered size is offered.")
+    response_format: Literal["b64_json", "url"] = "b64_json"
+    user: str | None = Field(default=None, max_length=256)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    negative_prompt: NegativePrompt | None = None
+
+
+class OpenAIImage(BaseModel):
+    b64_json: str | None = None
+    url: str | None = None
+    revised_prompt: str | None = None
+
+
+class OpenAIImagesResponse(BaseModel):
+    created: int
+    data: list[OpenAIImage]

@@ -1,0 +1,181 @@
+"""The generation worker: one model in memory, a bounded queue, dynamic batching, cancellation, delivery.
+
+A single thread takes a batch of compatible jobs (`BatchQueue.take_batch`), calls `Generator.generate` once
+for the whole batch, streams step counts and small previews to each job, then hands every image to the
+`Delivery` (output guard, provenance stamp, disk, database). A batch is cancelled only when every job in it
+was cancelled; a job cancelled while others in its batch continue simply discards its images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from imagine.generate.requests import GenerationCancelled, GenerationRequest
+from imagine.serve.jobqueue import BatchQueue, QueueFull
+from imagine.serve.livejob import LiveJob
+from imagine.serve.metrics import Metrics
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from imagine.generate.core import Generator
+    from imagine.serve.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+PREVIEW_PX = 64
+LIVE_STATE_KEPT_S = 300.0
+PREVIEW_EVERY_S = 0.2  # at most ~5 preview updates a second per job: enough to look live, cheap to encode
+
+
+class Worker:
+    def __init__(self, generator: "Generator", delivery: "Delivery", metrics: Metrics, *, queue_max: int,
+                 batch_max_images: int, batch_max_wait_s: float) -> None:
+        self.generator, self.delivery, self.metrics = generator, delivery, metrics
+        self.queue: BatchQueue[LiveJob] = BatchQueue(queue_max, size_of=lambda j: j.request.n,
+                                                     key_of=LiveJob.batch_key)
+        self.batch_max_images = batch_max_images
+        self.batch_max_wait_s = batch_max_wait_s
+        self.jobs: dict[str, LiveJob] = {}
+        self._finished: deque[tuple[float, str]] = deque()
+        self._jobs_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="imagine-generation", daemon=True)
+        self.avg_batch_seconds = 1.0  # for Retry-After estimates
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.queue.close()
+        self._thread.join(timeout)
+
+    # -- used by request handlers ----------------------------------------------------------------------
+    def submit(self, job_id: str, user_id: str, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> LiveJob:
+        """Queue a job whose watchers live on `loop`; raises `QueueFull` (the caller answers 503 + Retry-After)."""
+        self._forget_old()
+        if request.n > self.batch_max_images:
+            raise ValueError(f"n={request.n} exceeds the batch size {self.batch_max_images}")
+        job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop,
+                      total=request.steps)
+        with self._jobs_lock:
+            self.jobs[job_id] = job
+        try:
+            self.queue.put(job)
+        except QueueFull:
+            with self._jobs_lock:
+                self.jobs.pop(job_id, None)
+            raise
+        self.metrics.queue_depth.set(len(self.queue))
+        return job
+
+    def get(self, job_id: str) -> LiveJob | None:
+        with self._jobs_lock:
+            return self.jobs.get(job_id)
+
+    def cancel(self, job: LiveJob) -> None:
+        """Cancel a job: dropped at once if still queued, else its batch stops when all its jobs are cancelled."""
+        job.cancel_requested.set()
+        if self.queue.remove(job):
+            self.metrics.queue_depth.set(len(self.queue))
+            self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled before it started.")
+
+    def retry_after(self) -> int:
+        """Seconds until the queue has likely drained by one batch (for 503 answers)."""
+        batches_ahead = max(1, len(self.queue) * 4 // max(1, self.batch_max_images))
+        return max(1, round(batches_ahead * self.avg_batch_seconds))
+
+    # -- the worker thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self.queue.take_batch(self.batch_max_images, self.batch_max_wait_s)
+            self.metrics.queue_depth.set(len(self.queue))
+            live = [j for j in batch if not j.cancel_requested.is_set()]
+            for job in batch:
+                if job.cancel_requested.is_set():
+                    self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled.")
+            if live:
+                try:
+                    self._process(live)
+                except Exception as exc:  # keep the worker alive; each job is failed with a clear error
+                    log.exception("generation batch failed: %s", exc)
+                    for job in live:
+                        if not job.finished:
+                            self._finish(job, "failed", error_code="generation_failed", error_message=str(exc))
+
+    def _process(self, batch: list[LiveJob]) -> None:
+        for job in batch:
+            job.update(status="running")
+        self.metrics.batch_requests.observe(len(batch))
+        self.metrics.batch_images.observe(sum(j.request.n for j in batch))
+        last_preview = [0.0]
+
+        def on_step(step: int, total: int, previews: "list[Image.Image] | None") -> None:
+            now = time.monotonic()
+            urls_by_job: dict[str, list[str]] = {}
+            if previews is not None and (now - last_preview[0] >= PREVIEW_EVERY_S or step == total):
+                last_preview[0] = now
+                offset = 0
+                for job in batch:
+                    urls_by_job[job.id] = [_data_url(im) for im in previews[offset: offset + job.request.n]]
+                    offset += job.request.n
+            for job in batch:
+                if job.id in urls_by_job:
+                    job.update(step=step, total=total, previews=urls_by_job[job.id])
+                else:
+                    job.update(step=step, total=total)
+
+        start = time.monotonic()
+        try:
+            results = self.generator.generate([j.request for j in batch], on_step=on_step,
+                                              cancelled=lambda: all(j.cancel_requested.is_set() for j in batch))
+        except GenerationCancelled:
+            for job in batch:
+                self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled while generating.")
+            return
+        elapsed = time.monotonic() - start
+        self.metrics.generate_seconds.observe(elapsed)
+        self.avg_batch_seconds = 0.8 * self.avg_batch_seconds + 0.2 * elapsed
+        for job, result in zip(batch, results, strict=True):
+            if job.cancel_requested.is_set():
+                self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled while generating.")
+                continue
+            delivered = self.delivery.deliver(job.id, job.user_id, job.request, result)
+            self._finish(job, "succeeded", image_ids=delivered.image_ids, seeds=delivered.seeds,
+                         blocked=delivered.blocked)
+
+    def _finish(self, job: LiveJob, status: str, **changes: object) -> None:
+        if job.finished:
+            return
+        self.delivery.record_job_end(job.id, status, error_code=changes.get("error_code"),  # type: ignore[arg-type]
+                                     error_message=changes.get("error_message"))  # type: ignore[arg-type]
+        self.metrics.jobs.labels(status=status).inc()
+        self.metrics.job_latency.observe(time.monotonic() - job.enqueued_at)
+        job.update(status=status, **changes)
+        with self._jobs_lock:
+            self._finished.append((time.monotonic(), job.id))
+
+    def _forget_old(self) -> None:
+        """Live state is only needed while someone may still be watching; the DB keeps the record."""
+        horizon = time.monotonic() - LIVE_STATE_KEPT_S
+        with self._jobs_lock:
+            while self._finished and self._finished[0][0] < horizon:
+                self.jobs.pop(self._finished.popleft()[1], None)
+
+
+def _data_url(image: "Image.Image") -> str:
+    small = image.convert("RGB")
+    if max(small.size) > PREVIEW_PX:
+        small.thumbnail((PREVIEW_PX, PREVIEW_PX))
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
