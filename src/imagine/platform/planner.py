@@ -106,6 +106,16 @@ class PostPlan:
     duplicate_of: str | None = None
 
 
+def file_tags(file: FilePlan) -> list[str]:
+    """The special cases a file carries, read off its plan (an exact copy carries its original's)."""
+    tags = [f"format:{file.fmt}"]
+    tags += [tag for tag, on in (
+        ("grayscale", file.mode == "L"), ("cmyk", file.mode == "CMYK"), ("alpha", file.mode == "RGBA"),
+        ("exif_orientation", file.orientation is not None), (SIGNAL_DMI, file.dmi_prohibited),
+        (SIGNAL_CAWG, file.cawg_not_allowed)) if on]
+    return tags + ([file.corruption] if file.corruption else [])
+
+
 def _weighted(rng: random.Random, weights: dict[str, float] | dict[str, int]) -> str:
     return rng.choices(tuple(weights), weights=tuple(weights.values()))[0]
 
@@ -186,13 +196,7 @@ class CorpusPlanner:
             scene = sample_scene(rng, held_out=False)
             fmt = forced_value if forced_key == "format" else _weighted(rng, FORMATS)
             file = self._original_file(scene, case, fmt, forced_key, forced_value)
-            if case != "normal":
-                tags.append(case)
-        tags.append(f"format:{file.fmt}")
-        if file.dmi_prohibited:
-            tags.append(SIGNAL_DMI)
-        if file.cawg_not_allowed:
-            tags.append(SIGNAL_CAWG)
+        tags += file_tags(file)
 
         caption, caption_tags = self._caption(scene, forced_value if forced_key == "caption" else None)
         tags += caption_tags
@@ -242,6 +246,7 @@ class CorpusPlanner:
             fmt = "jpeg" if fmt == "png" else fmt
         elif case == "grayscale":
             mode = "L"
+            fmt = "png" if fmt == "webp" else fmt  # WebP has no grayscale mode
         elif case == "cmyk":
             mode, fmt = "CMYK", "jpeg"
         elif case == "alpha":
@@ -284,7 +289,7 @@ class CorpusPlanner:
         y1 = max(o.box[3] for o in scene.objects) * h
 
         def cut(room: float, side: int) -> int:
-            limit = int(min(room - 1, 0.15 * side))
+            limit = int(min(room - 1, 0.08 * side))
             return rng.randint(0, limit) if limit > 0 else 0
 
         left, top, right, bottom = cut(x0, w), cut(y0, h), cut(w - x1, w), cut(h - y1, h)
