@@ -51,8 +51,20 @@ class ArenaBattle(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     left: Mapped[str] = mapped_column(String(64))  # contestant names, after the random swap
     right: Mapped[str] = mapped_column(String(64))
-    left_path: Mapped[str] = mapped_column(String(255))  # relative to images_dir
-    right_path: Mapped[str] = mapped_column(String(255))
+    # The delivered (guarded, stamped) images, in the user's gallery like any other generation.
+    left_image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True)
+    right_image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # left / right / tie / both_bad
     voted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class Refusal(Base):
+    """One prompt refused by the policy (category and code only, never the prompt): the operators' trend view."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

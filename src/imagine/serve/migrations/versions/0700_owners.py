@@ -1,4 +1,4 @@
-"""Owners' pages and preference arena (issue 7): owner_links, owner_requests, arena_battles.
+"""Owners' pages, preference arena, operator views (issue 7): owner_links, owner_requests, arena_battles, refusals.
 
 A branch of its own off the service's first revision (label ``owners``), so the service can add
 revisions without a merge; the service upgrades to ``heads``.
@@ -50,16 +50,25 @@ def upgrade() -> None:
         sa.Column("seed", sa.BigInteger, nullable=False),
         sa.Column("left", sa.String(64), nullable=False),
         sa.Column("right", sa.String(64), nullable=False),
-        sa.Column("left_path", sa.String(255), nullable=False),
-        sa.Column("right_path", sa.String(255), nullable=False),
+        sa.Column("left_image_id", sa.String(32), sa.ForeignKey("images.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("right_image_id", sa.String(32), sa.ForeignKey("images.id", ondelete="SET NULL"), nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("outcome", sa.String(16), nullable=True),
         sa.Column("voted_at", TS, nullable=True),
     )
     op.create_index("ix_arena_battles_user_id", "arena_battles", ["user_id"])
     op.create_index("ix_arena_battles_voted_at", "arena_battles", ["voted_at"])
+    op.create_table(
+        "refusals",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("category", sa.String(64), nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("ix_refusals_category", "refusals", ["category"])
+    op.create_index("ix_refusals_created_at", "refusals", ["created_at"])
 
 
 def downgrade() -> None:
-    for table in ("arena_battles", "owner_requests", "owner_links"):
+    for table in ("refusals", "arena_battles", "owner_requests", "owner_links"):
         op.drop_table(table)
