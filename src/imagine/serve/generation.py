@@ -55,6 +55,9 @@ def check_policy(ctx: ServiceContext, request: GenerationRequest) -> None:
         decision = ctx.policy.check(text)
         if not decision.allowed:
             ctx.metrics.refusals.labels(category=str(decision.category)).inc()
+            from imagine.serve.routes.admin import record_refusal  # the operators' refusals-over-time view
+
+            record_refusal(ctx, decision)
             raise ApiError("content_policy_violation",
                            f"Your request was refused by the content policy ({decision.category}): {decision.reason}",
                            param=param, category=str(decision.category), reason=str(decision.reason),
