@@ -1,0 +1,146 @@
+"""Fixtures of the serve stage: a real tiny model, the real guard, real apps over real databases and sockets.
+
+Heavy parts (generator, policy, output guard) load once per test session and are shared between apps;
+each app gets its own data home, database and rate-limit namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """The tiny random ImaginePipeline, saved as a diffusers folder (what `--model` takes)."""
+    from imagine.model.factory import tiny_pipeline
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    tiny_pipeline(resolution=32, seed=0).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def components(tiny_model_dir, tmp_path_factory) -> dict[str, Any]:
+    from imagine.config import Settings
+    from imagine.generate.core import Generator
+    from imagine.guard.output import OutputGuard
+    from imagine.guard.policy import PromptPolicy
+
+    settings = Settings(data_home=tmp_path_factory.mktemp("guard-home"))
+    return {"generator": Generator.load(tiny_model_dir),
+            "policy": PromptPolicy.load(settings=settings, semantic=False),
+            "output_guard": OutputGuard.load(settings=settings)}
+
+
+def make_settings(home: Path, model: Path, *, database_url: str | None = None, redis_url: str | None = None,
+                  **serve: Any):
+    from imagine.config import ServeSettings, Settings
+
+    serve.setdefault("cookie_secure", False)
+    serve.setdefault("rate_user", "1000/minute")
+    serve.setdefault("rate_ip", "1000/minute")
+    return Settings(data_home=home, model=model, database_url=database_url, redis_url=redis_url,
+                    serve=ServeSettings(**serve))
+
+
+@pytest.fixture()
+def app_factory(tmp_path, tiny_model_dir, components):
+    """`app_factory(**serve_settings)` -> a FastAPI app with its own data home, sharing the loaded components."""
+    from imagine.serve.app import create_app
+
+    def factory(*, database_url: str | None = None, redis_url: str | None = None, home: Path | None = None, **serve):
+        settings = make_settings(home or tmp_path / f"var-{uuid.uuid4().hex[:6]}", tiny_model_dir,
+                                 database_url=database_url, redis_url=redis_url, **serve)
+        return create_app(settings, limiter_namespace=f"test-{uuid.uuid4().hex}", **components)
+
+    return factory
+
+
+@pytest.fixture()
+def client(app_factory):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app_factory()) as c:
+        yield c
+
+
+# -- accounts through the real web forms -------------------------------------------------------------------
+
+def csrf_of(client) -> str:
+    token = client.cookies.get("imagine_csrf")
+    if token is None:
+        client.get("/login")
+        token = client.cookies.get("imagine_csrf")
+    return token
+
+
+def sign_up(client, email: str | None = None, password: str = "correct horse battery") -> str:
+    email = email or f"user-{uuid.uuid4().hex[:8]}@example.org"
+    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": csrf_of(client)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return email
+
+
+def new_key(client) -> str:
+    r = client.post("/api/v1/keys", json={"name": "test"}, headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 201, r.text
+    return r.json()["key"]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture()
+def user_key(client) -> str:
+    """A signed-up user (logged in on `client`) and one API key of theirs."""
+    sign_up(client)
+    return new_key(client)
+
+
+# -- a real uvicorn server on a free loopback port -------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:
+    """Run `app` under uvicorn in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                          timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def sse_events(text: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of a server-sent-events body."""
+    return re.findall(r"event: (\w+)\ndata: (.*)\n\n", text)
