@@ -59,7 +59,7 @@ def encode_captions(
             return CaptionStates(**torch.load(path, weights_only=True))
     unique = sorted(set(captions))
     index = {c: i for i, c in enumerate(unique)}
-    lengths = [int(m.sum()) for m in encoder.tokenize(unique)[1]] if unique else [2]
+    lengths = [int(m.sum()) for m in encoder.tokenize(unique, padding="longest")[1]] if unique else [2]
     width = max(max(lengths), 2)
     states = torch.zeros(len(unique), width, 384, dtype=torch.float16)
     mask = torch.zeros(len(unique), width, dtype=torch.int64)
@@ -69,9 +69,9 @@ def encode_captions(
         task = bar.add_task("encoding captions", total=len(unique))
         for start in range(0, len(unique), batch_size):
             chunk = unique[start : start + batch_size]
-            s, m = encoder.encode(chunk)
-            states[start : start + len(chunk)] = s[:, :width].to(torch.float16)
-            mask[start : start + len(chunk)] = m[:, :width]
+            s, m = encoder.encode(chunk, padding="longest")
+            states[start : start + len(chunk), : s.shape[1]] = s.to(torch.float16)
+            mask[start : start + len(chunk), : m.shape[1]] = m
             bar.advance(task, len(chunk))
     es, em = encoder.empty_states()
     result = CaptionStates(

@@ -100,11 +100,12 @@ class MiniLMTextEncoder(ModelMixin, ConfigMixin):
         """Token states ``[B, L, 384]`` for already tokenized input."""
         return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    def tokenize(self, prompts: list[str], tokenizer=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def tokenize(self, prompts: list[str], tokenizer=None, *, padding: str = "max_length") -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids and mask; ``padding="longest"`` pads only to the longest prompt (cheaper, same states)."""
         tok = tokenizer if tokenizer is not None else self.tokenizer
         batch = tok(
             list(prompts),
-            padding="max_length",
+            padding=padding,
             truncation=True,
             max_length=self.config.max_length,
             return_tensors="pt",
@@ -112,13 +113,13 @@ class MiniLMTextEncoder(ModelMixin, ConfigMixin):
         return batch["input_ids"], batch["attention_mask"]
 
     @torch.no_grad()
-    def encode(self, prompts: list[str], tokenizer=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, prompts: list[str], tokenizer=None, *, padding: str = "max_length") -> tuple[torch.Tensor, torch.Tensor]:
         """``(states [B, max_length, 384], mask [B, max_length])``; the empty prompt is cached."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-        if prompts and all(p == "" for p in prompts):
+        if prompts and padding == "max_length" and all(p == "" for p in prompts):
             states, mask = self.empty_states(tokenizer)
             return states.expand(len(prompts), -1, -1), mask.expand(len(prompts), -1)
-        ids, mask = self.tokenize(prompts, tokenizer)
+        ids, mask = self.tokenize(prompts, tokenizer, padding=padding)
         device = self.bert.device
         states = self(ids.to(device), mask.to(device))
         return states, mask.to(device)

@@ -73,7 +73,7 @@ class Trainer:
         from imagine.model.text_encoder import MiniLMTextEncoder
 
         self.cfg, self.out, self.data_home, self.progress = cfg, Path(out), data_home, progress
-        self.command = command or " ".join(shlex.quote(a) for a in sys.argv)
+        self.command = command or _command_line()
         if cfg.train.num_threads > 0:
             torch.set_num_threads(cfg.train.num_threads)
         # cpu=True without an accelerator: under a multi-process launcher that selects gloo (MULTI_CPU).
@@ -342,6 +342,14 @@ def save_pipeline_atomic(pipe, out: Path) -> None:
             shutil.rmtree(target)
         os.replace(part, target)
     tmp.rmdir()
+
+
+def _command_line() -> str:
+    """This process's command as a user would type it (``imagine train ...``)."""
+    argv = list(sys.argv)
+    if argv and (argv[0].endswith("__main__.py") or Path(argv[0]).name == "imagine"):
+        argv[0] = "imagine"
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 def _sha256(path: Path) -> str:
