@@ -91,7 +91,8 @@ class ServeSettings(BaseModel):
     sync_timeout_s: float = 120.0
     rate_user: str = Field(default="30/minute", description="Generation requests per user (`limits` notation).")
     rate_ip: str = Field(default="60/minute", description="Generation requests per client IP.")
-    rate_login: str = Field(default="5/minute", description="Failed log-ins per account and per IP before slowing down.")
+    rate_login: str = Field(default="5/minute", description="Failed log-ins per account before slowing down.")
+    rate_login_ip: str = Field(default="20/minute", description="Failed log-ins (and taken sign-ups) per client IP.")
     region_header: str = Field(default="X-Country", description="Header (ISO 3166-1 alpha-2) set by a trusted proxy.")
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
         ctx = ServiceContext(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine),
             store=ImageStore(settings.images_dir), metrics=metrics,
-            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login,
+            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login, login_ip=serve.rate_login_ip,
                                 redis_url=settings.redis_url, namespace=limiter_namespace),
             region=RegionPolicy.from_lists(serve.region_header, serve.trusted_proxies, serve.region_allow,
                                            serve.region_deny),

@@ -16,6 +16,7 @@ from imagine.serve import accounts, security
 from imagine.serve.context import ServiceContext
 from imagine.serve.db.models import User
 from imagine.serve.errors import ApiError
+from imagine.serve.web import UserView
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -57,7 +58,7 @@ def _bearer(request: Request) -> str | None:
 def optional_user(request: Request, db: DbDep) -> User | None:
     """The user behind the session cookie (pages) — bearer keys are for the API only."""
     user = accounts.session_user(db, request.cookies.get(security.SESSION_COOKIE))
-    request.state.user = user
+    request.state.user = UserView.of(user)
     return user
 
 
@@ -68,7 +69,7 @@ def api_user(request: Request, db: DbDep) -> User:
         db.commit()  # release SQLite's write lock now (last_used_at), not after a long generation
         if user is None:
             raise ApiError("invalid_api_key", "The API key is not valid; create one on the API keys page.")
-        request.state.user = user
+        request.state.user = UserView.of(user)
         return user
     user = accounts.session_user(db, request.cookies.get(security.SESSION_COOKIE))
     db.commit()
@@ -77,7 +78,7 @@ def api_user(request: Request, db: DbDep) -> User:
     if request.method not in SAFE_METHODS and not security.csrf_matches(
             request.cookies.get(security.CSRF_COOKIE), request.headers.get(security.CSRF_HEADER)):
         raise ApiError("csrf_failed", "Missing or wrong CSRF token; reload the page and try again.")
-    request.state.user = user
+    request.state.user = UserView.of(user)
     return user
 
 

@@ -22,13 +22,15 @@ class RateLimits:
     user: RateLimitItem
     ip: RateLimitItem
     login: RateLimitItem
+    login_ip: RateLimitItem
 
 
 class RateLimiter:
     """Named limits over one storage; `namespace` keeps tests and deployments apart in a shared Redis."""
 
-    def __init__(self, *, user: str, ip: str, login: str, redis_url: str | None = None, namespace: str = "imagine") -> None:
-        self.items = RateLimits(user=parse(user), ip=parse(ip), login=parse(login))
+    def __init__(self, *, user: str, ip: str, login: str, login_ip: str, redis_url: str | None = None,
+                 namespace: str = "imagine") -> None:
+        self.items = RateLimits(user=parse(user), ip=parse(ip), login=parse(login), login_ip=parse(login_ip))
         uri = redis_url if redis_url else "memory://"
         self.storage = storage_from_string(uri)
         if redis_url and not self.storage.check():
@@ -52,11 +54,11 @@ class RateLimiter:
 
     def check_login(self, *, account: str, ip: str) -> None:
         """Raise 429 when this account or this IP has too many recent failed log-ins (brute-force slowing)."""
-        for kind, key in (("login-account", account), ("login-ip", ip)):
-            if not self.limiter.test(self.items.login, self.namespace, kind, key):
-                wait = self._retry_after(self.items.login, kind, key)
+        for item, kind, key in ((self.items.login, "login-account", account), (self.items.login_ip, "login-ip", ip)):
+            if not self.limiter.test(item, self.namespace, kind, key):
+                wait = self._retry_after(item, kind, key)
                 raise ApiError("rate_limited", f"Too many failed log-ins; try again in {wait} s.", retry_after=wait)
 
     def failed_login(self, *, account: str, ip: str) -> None:
         self.limiter.hit(self.items.login, self.namespace, "login-account", account)
-        self.limiter.hit(self.items.login, self.namespace, "login-ip", ip)
+        self.limiter.hit(self.items.login_ip, self.namespace, "login-ip", ip)

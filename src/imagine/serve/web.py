@@ -29,6 +29,21 @@ class NavItem:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class UserView:
+    """What pages show of the current user: a plain snapshot, safe after the DB session has closed."""
+
+    id: str
+    email: str
+    role: str
+
+    @classmethod
+    def of(cls, user: Any) -> "UserView | None":
+        if user is None or isinstance(user, UserView):
+            return user
+        return cls(id=user.id, email=user.email, role=user.role)
+
+
 def make_templates(extra_dirs: list[Path] | None = None) -> Jinja2Templates:
     return Jinja2Templates(directory=[TEMPLATES_DIR, *(extra_dirs or [])])
 
@@ -62,7 +77,7 @@ def csrf_token_for(request: Request) -> str:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    user = context.pop("user", getattr(request.state, "user", None))
+    user = UserView.of(context.pop("user", getattr(request.state, "user", None)))
     headers = context.pop("headers", None) or {}
     token = csrf_token_for(request)
     nav = [n for n in getattr(request.app.state, "nav", [])
