@@ -49,13 +49,17 @@ class World:
         return json.loads((self.platform / "claim_codes.json").read_text())
 
     def included_posts(self) -> dict[str, list[str]]:
-        """{owner_id: [post_id, ...]} of posts in the latest dataset version."""
+        """{owner_id: [post_id, ...]} of posts in the latest dataset version that no platform event revokes yet
+        (the demo platform writes some events of its own; their owners are left out)."""
+        from imagine.dataset.events import pending_post_events
         from imagine.dataset.versions import open_images
 
         table = open_images(self.dataset).to_table(columns=["post_id", "owner_id"])
+        touched = {ev.owner_id for ev in pending_post_events(self.dataset, self.platform / "events.jsonl").values()}
         out: dict[str, list[str]] = {}
         for pid, oid in zip(table.column("post_id").to_pylist(), table.column("owner_id").to_pylist()):
-            out.setdefault(oid, []).append(pid)
+            if oid not in touched:
+                out.setdefault(oid, []).append(pid)
         return {k: sorted(v) for k, v in out.items()}
 
     def image_path(self, post_id: str) -> Path:
