@@ -122,7 +122,7 @@ class RayRunner:
             ds = ds.map_batches(stage, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
         ds = ds.materialize()
         elapsed = time.perf_counter() - t0
-        meta = ds.select_columns(META_COLUMNS).to_arrow()
+        meta = pa.concat_tables(ray.get(ds.select_columns(META_COLUMNS).to_arrow_refs()))
 
         def write(dataset_dir: Path, keep: set[str], mode: str, policy_version: str) -> None:
             import lance_ray
