@@ -259,8 +259,10 @@ class Trainer:
                 bar.update(task, completed=self.step, description=f"training loss {loss:.4f}")
                 wall = self.wall_before + time.monotonic() - started
                 out_of_time = wall >= budget
-                if self.step % cfg.log_every == 0:
-                    log.debug("step %d loss %.5f lr %.2e", self.step, loss, self.lr_scheduler.get_last_lr()[0])
+                if self.step % cfg.log_every == 0 and self.acc.is_main_process:
+                    recent = [v for _, v in self.loss_history[-cfg.log_every:]]
+                    log.info("step %d/%d loss %.5f (mean of %d) lr %.2e, %.1f min", self.step, cfg.max_steps,
+                             float(np.mean(recent)), len(recent), self.lr_scheduler.get_last_lr()[0], wall / 60)
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.max_steps or out_of_time:
                     self.save_checkpoint(wall)
                 if self.acc.is_main_process and (self.step % cfg.validate_every == 0 or self.step == cfg.max_steps or out_of_time):
