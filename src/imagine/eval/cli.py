@@ -13,4 +13,7 @@ eval_app = typer.Typer(help="Evaluations: compositional benchmark, policy, water
 
 def register(app: typer.Typer) -> None:
     import imagine.eval.arena_cli  # noqa: F401  (adds `imagine eval arena`)
+    import imagine.eval.compositional_cli  # noqa: F401  (adds `imagine eval compositional`)
+    import imagine.eval.watermark  # noqa: F401  (adds `imagine eval watermark`)
+    import imagine.eval.policy  # noqa: F401  (adds `imagine eval policy`)
     app.add_typer(eval_app, name="eval")
