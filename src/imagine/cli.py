@@ -59,5 +59,19 @@ def main(
     setup_logging(log_level)
 
 
+@app.command("demo")
+def demo(
+    posts: Annotated[Optional[int], typer.Option(help="Demo posts (default: settings.platform.posts).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the demo platform.")] = None,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="End by serving the web app.")] = True,
+    host: Annotated[Optional[str], typer.Option(help="Interface for the web app.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port for the web app.")] = None,
+) -> None:
+    """The main job on the embedded defaults: demo platform -> dataset -> web app on the shipped model."""
+    from imagine.quickstart import run_demo
+
+    run_demo(posts=posts, seed=seed, serve=serve, host=host, port=port)
+
+
 for _module in STAGE_CLI_MODULES:
     importlib.import_module(_module).register(app)
