@@ -98,6 +98,8 @@ def default_workers() -> int:
 
 def generate_demo(out: Path, posts: int = 3000, seed: int = 0, *, progress: bool = True, workers: int | None = None) -> DemoSummary:
     """Write a demo platform export of ``posts`` posts under ``out`` (replacing a previous one there)."""
+    if posts < 1:
+        raise ValueError(f"posts must be at least 1, got {posts}")
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
