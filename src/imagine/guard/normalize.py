@@ -36,6 +36,7 @@ _EXTRA_HOMOGLYPHS: dict[str, str] = {
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _TOKEN_SPLIT = re.compile(r"[^\w]+|_+")
+_ORDINAL = re.compile(r"\d+(st|nd|rd|th|s)")  # "45th", "1990s" are not leetspeak
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +90,8 @@ def _map_homoglyphs(text: str) -> str:
 
 def _unleet(token: str) -> str:
     token = token.strip(".,!?;:\"'()[]{}")
+    if _ORDINAL.fullmatch(token):
+        return token
     if not any(ch.isalpha() for ch in token) or not any(ch in LEET for ch in token):
         return token
     return "".join(LEET.get(ch, ch) for ch in token)
@@ -102,6 +105,8 @@ def _join_letter_runs(tokens: list[str]) -> list[str]:
         if len(token) == 1 and token.isalpha():
             run.append(token)
             continue
+        if len(run) >= 4 and run[0] in ("a", "i"):
+            out.append(run.pop(0))  # "a n u d e" is "a" + "nude", not "anude"
         if len(run) >= 3:
             out.append("".join(run))
         else:

@@ -221,12 +221,24 @@ class PromptPolicy:
             c = rule.category
             if sim >= c.threshold and sim - anchor >= c.margin:
                 candidates.append((sim - c.threshold, rule.refuse(sentence, f"similar to {sentence!r}, {sim:.2f}")))
-        minors = next((r for r in self._rules if r.category.requires == "sexual"), None)
-        if minors is not None and any(d.category == "sexual" for _, d in candidates) and minors.cues.find(text):
-            return minors.refuse(minors.cues.find(text) or "", "a minor in a sexual context")
-        for _, decision in candidates:
-            if minors is not None and decision.category == minors.category.name:
-                return decision
+        # Co-occurrence categories ("sexual_minors" requires "sexual"): a semantic hit on either
+        # counts as the co-occurrence category only when one of its cues (a minor) is present;
+        # otherwise it is reported under the category it requires.
+        for rule in self._rules:
+            required = rule.category.requires
+            if required is None or required not in self._by_name:
+                continue
+            hit = [(score, d) for score, d in candidates if d.category in (rule.category.name, required)]
+            if not hit:
+                continue
+            cue = rule.cues.find(text)
+            if cue:
+                return rule.refuse(cue, "in a sexual context" if required == "sexual" else f"with {required}")
+            candidates = [
+                (score, replace(d, category=required, code=self._by_name[required].category.code, reason=self._by_name[required].category.reason))
+                if d.category == rule.category.name else (score, d)
+                for score, d in candidates
+            ]
         anchor = self._people_anchors.max_similarity(vector)
         t, m = self.data.likeness_threshold, self.data.likeness_margin
         for pid, (sim, sentence) in self._people_index.best_per_label(vector).items():

@@ -33,9 +33,23 @@ def load_encoder():
 
 
 def encode(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length embeddings, float32, shape (len(texts), 384)."""
+    """Unit-length embeddings, float32, shape (len(texts), 384).
+
+    One short prompt is encoded on a single intra-op thread: it gains nothing from more, and on a
+    busy machine (a web server, other workers) extra threads made a check 20-30x slower.
+    """
+    import torch
+
     model = load_encoder()
-    vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    threads = torch.get_num_threads()
+    single = len(texts) <= 4 and threads > 1
+    if single:
+        torch.set_num_threads(1)
+    try:
+        vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    finally:
+        if single:
+            torch.set_num_threads(threads)
     return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
