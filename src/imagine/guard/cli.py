@@ -9,7 +9,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    from imagine.guard.policy_cli import policy_app
+
     app.command("verify")(verify_command)
+    app.add_typer(policy_app, name="policy")
 
 
 def verify_command(
