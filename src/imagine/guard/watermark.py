@@ -75,7 +75,6 @@ class Detection:
     threshold: float
     payload: Payload | None
     bits: tuple[int, ...] | None  # the hard-decided code bits at the best hypothesis
-    bit_margin: float  # mean |soft bit| in [0, 1]: how clearly the bits read
     scale: float
     angle: float
 
@@ -193,30 +192,40 @@ def _luma(image: Image.Image) -> Image.Image:
     return Image.fromarray(rgb @ LUMA, mode="F")
 
 
-def _folded_spectrum(luma: Image.Image, scale: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """(spectrum of the image folded modulo the tile, host noise std per bin), after undoing (scale, angle).
-
-    Folding modulo the tile is sampling the full spectrum at every REPEAT-th bin, where the
-    periodic mark lives; the bins in between hold only host content, so their mean power around
-    each mark bin estimates the host noise there (sharp edges put a lot of it in our band).
-    """
+def _whitened_grid(luma: Image.Image, angle: float) -> Image.Image:
+    """The luminance with ``angle`` undone, on the GRID, high-passed (the host's low frequencies are noise to us)."""
     from scipy.ndimage import gaussian_filter
 
     img = luma
     if angle:
         img = img.rotate(-angle, resample=Image.Resampling.BILINEAR, fillcolor=float(np.asarray(luma).mean()))
+    y = np.asarray(img.resize((GRID, GRID), Image.Resampling.BICUBIC), dtype=np.float32)
+    return Image.fromarray(y - gaussian_filter(y, 3.0), mode="F")
+
+
+def _folded_spectrum(grid: Image.Image, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(spectrum of the image folded modulo the tile, host noise std per bin) at crop ``scale``.
+
+    A crop keeping ``scale`` of each side, re-gridded to GRID, is the mark magnified by 1/scale;
+    shrinking the grid by ``scale`` restores the tile period. Folding modulo the tile is sampling
+    the full spectrum at every REPEAT-th bin, where the periodic mark lives; the bins in between
+    hold only host content, so their mean power around each mark bin estimates the host noise
+    there (sharp edges put a lot of it in our band).
+    """
     size = max(TILE, round(GRID * scale))
-    y = np.asarray(img.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float64)
-    y = y - gaussian_filter(y, 3.0)  # whiten: the host's low frequencies are noise to us
+    y = np.asarray(grid if size == GRID else grid.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float64)
     n = (size + TILE - 1) // TILE * TILE
     padded = np.zeros((n, n))
     padded[:size, :size] = y
     full = np.fft.rfft2(padded)
     step = n // TILE
     power = np.abs(full) ** 2
-    # Mean power of the 8 neighbours of every bin (rows wrap around; columns are clipped by rfft).
-    around = sum(np.roll(np.roll(power, dr, axis=0), dc, axis=1) for dr in (-1, 0, 1) for dc in (-1, 0, 1)) - power
-    host = np.sqrt(around[::step, ::step] / 8.0) + 1e-9
+    # Mean power of the 8 neighbours of every mark bin (rows wrap around; columns clipped to rfft's half).
+    rows = np.arange(0, n, step)[:, None]
+    cols = np.arange(0, TILE // 2 + 1)[None, :] * step
+    around = sum(power[(rows + dr) % n, np.clip(cols + dc, 0, full.shape[1] - 1)]
+                 for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
+    host = np.sqrt(around / 8.0) + 1e-9
     return full[::step, ::step], host
 
 
@@ -264,12 +273,13 @@ def detect(
     luma = _luma(image)
     best: Detection | None = None
     for angle in angles:
+        grid = _whitened_grid(luma, angle)
         for scale in scales:
-            z, soft = _read(_folded_spectrum(luma, scale, angle), lay)
+            z, soft = _read(_folded_spectrum(grid, scale), lay)
             payload, bits = _chase_decode(soft) if z >= threshold else (None, (soft < 0).astype(np.int8))
             found = Detection(
                 present=z >= threshold, score=z, threshold=threshold, payload=payload,
-                bits=tuple(int(b) for b in bits), bit_margin=float(np.abs(soft).mean()), scale=scale, angle=angle,
+                bits=tuple(int(b) for b in bits), scale=scale, angle=angle,
             )
             if found.present and payload is not None:
                 return found
