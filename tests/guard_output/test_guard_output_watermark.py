@@ -79,3 +79,23 @@ def test_weaker_mark_scores_lower():
     rng = random.Random(0)
     scores = [wm.detect(ATTACKS["jpeg50"](wm.embed(host, wm.Payload(9, 9), KEY, s), rng), KEY).score for s in (1.0, 3.0)]
     assert scores[0] < scores[1]
+
+
+def test_eval_watermark_command_writes_table_and_json(data_home, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from imagine.cli import app
+
+    md, js = tmp_path / "wm.md", tmp_path / "wm.json"
+    result = CliRunner().invoke(app, ["eval", "watermark", "--n", "2", "--clean", "2", "--sets", "scenes",
+                                      "--out", str(md), "--json-out", str(js)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(js.read_text())
+    assert data["sets"][0]["name"] == "scenes" and data["sets"][0]["images"] == 2
+    assert set(data["sets"][0]["attacks"]) == set(ATTACKS)
+    assert data["sets"][0]["attacks"]["jpeg75"]["detection"] == 1.0
+    assert "| scenes (n=2) |" in md.read_text()
+    bad = CliRunner().invoke(app, ["eval", "watermark", "--sets", "nope", "--out", str(md), "--json-out", str(js)])
+    assert bad.exit_code != 0
