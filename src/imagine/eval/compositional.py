@@ -1,0 +1,306 @@
+"""The compositional benchmark: can the model draw combinations it never saw, asked for in words it never saw?
+
+    imagine eval compositional --model var/models/default --prompts-per-category 20 --out var/eval/compositional
+
+Like GenEval: six categories (single object, two objects, colour, colour binding, position, counting),
+each prompt asked for ``images_per_prompt`` times, every image judged by the platform's scene checker on
+the parts its category is about; a category's score is the fraction of images judged right and the
+overall score is the mean over categories. Every prompt comes from a *held-out* scene record
+(``sample_scene(held_out=True)``: a colour-kind pair or a spatial pair the demo corpus never shows) and is
+phrased three ways: canonical, casual (training vocabulary, other layouts) and with the held-out synonyms
+no caption ever uses ("automobile", "crimson"). The paraphrase gap is canonical minus paraphrased accuracy.
+All phrasings of one scene share a seed, so the gap measures the text alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from imagine.platform.captions import describe_scene
+from imagine.platform.scenes import Scene, sample_scene
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from imagine.generate.core import Generator
+    from imagine.platform.checker import SceneCheck
+
+log = logging.getLogger(__name__)
+
+PHRASINGS = ("canonical", "casual", "synonyms")
+RESULTS_JSON = "compositional.json"
+GRID_PNG = "compositional_grid.png"
+
+
+def _looks(scene: Scene) -> list[tuple[str, str]]:
+    return [(o.kind, o.colour) for o in scene.objects]
+
+
+def _is_single(scene: Scene) -> bool:
+    return len(scene.objects) == 1
+
+
+def _is_two(scene: Scene) -> bool:
+    return len(scene.objects) == 2 and scene.objects[0].kind != scene.objects[1].kind
+
+
+def _is_binding(scene: Scene) -> bool:
+    return _is_two(scene) and scene.objects[0].colour != scene.objects[1].colour
+
+
+def _is_position(scene: Scene) -> bool:
+    return len(scene.objects) == 2 and len(set(_looks(scene))) == 2 and bool(scene.relations())
+
+
+def _is_counting(scene: Scene) -> bool:
+    return len(scene.objects) >= 2 and len(set(_looks(scene))) == 1
+
+
+@dataclass(frozen=True)
+class Category:
+    """Which held-out scenes belong to the category and which verdicts of the checker decide an image."""
+
+    name: str
+    accepts: Callable[[Scene], bool]
+    passes: Callable[["SceneCheck"], bool]
+
+
+CATEGORIES: dict[str, Category] = {
+    c.name: c
+    for c in (
+        Category("single_object", _is_single, lambda ch: ch.objects_ok),
+        Category("two_objects", _is_two, lambda ch: ch.objects_ok),
+        Category("colour", _is_single, lambda ch: ch.colours_ok),
+        Category("colour_binding", _is_binding, lambda ch: ch.colours_ok),
+        Category("position", _is_position, lambda ch: ch.objects_ok and bool(ch.relations) and ch.relations_ok),
+        Category("counting", _is_counting, lambda ch: ch.counts_ok),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BenchmarkItem:
+    """One held-out scene of one category, its phrasings (``phrasing -> prompt``) and the seed all of them use."""
+
+    category: str
+    scene: Scene
+    prompts: dict[str, str]
+    seed: int
+
+
+def _casual(scene: Scene, rng: random.Random, needs_relation: bool) -> str:
+    """A casual caption; for position prompts one that still states the relation (casual may drop it)."""
+    for _ in range(50):
+        text = describe_scene(scene, rng, style="casual")
+        if not needs_relation or " is " in text:
+            return text
+    raise RuntimeError(f"could not phrase a casual caption with a relation for {scene.to_json()}")
+
+
+def build_suite(prompts_per_category: int = 10, seed: int = 0) -> list[BenchmarkItem]:
+    """``prompts_per_category`` held-out scenes per category, each phrased canonically, casually and with held-out synonyms."""
+    if prompts_per_category < 1:
+        raise ValueError(f"prompts_per_category must be >= 1, got {prompts_per_category}")
+    items: list[BenchmarkItem] = []
+    for c_index, category in enumerate(CATEGORIES.values()):
+        rng = random.Random(f"{seed}-{category.name}")
+        seen: set[str] = set()
+        while sum(i.category == category.name for i in items) < prompts_per_category:
+            scene = sample_scene(rng, held_out=True)
+            if not category.accepts(scene) or scene.to_json() in seen:
+                continue
+            seen.add(scene.to_json())
+            canonical = describe_scene(scene)
+            prompts = {"canonical": canonical, "casual": _casual(scene, rng, category.name == "position")}
+            synonyms = describe_scene(scene, held_out=True)
+            if synonyms != canonical:  # only scenes with a word that has a held-out synonym
+                prompts["synonyms"] = synonyms
+            index = sum(i.category == category.name for i in items)
+            items.append(BenchmarkItem(category.name, scene, prompts, seed=seed * 1_000_003 + c_index * 10_007 + index * 101))
+    return items
+
+
+@dataclass
+class ScoredPrompt:
+    """The checker's verdicts on the images of one phrasing of one item."""
+
+    category: str
+    phrasing: str
+    prompt: str
+    scene_json: str
+    seed: int
+    passed: list[bool]
+    strict: list[bool]  # every part right, background included (check.correct)
+
+
+def score_images(checker: Any, images: list["Image.Image"], item: BenchmarkItem, phrasing: str, prompt: str) -> ScoredPrompt:
+    """Judge ``images`` of ``item`` with the scene checker; the one scoring path for generated and rendered images."""
+    checks = checker.check_many(images, [item.scene] * len(images))
+    category = CATEGORIES[item.category]
+    return ScoredPrompt(
+        category=item.category, phrasing=phrasing, prompt=prompt, scene_json=item.scene.to_json(), seed=item.seed,
+        passed=[bool(category.passes(c)) for c in checks], strict=[bool(c.correct) for c in checks],
+    )
+
+
+def _mean(values: list[bool]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+@dataclass
+class CompositionalReport:
+    """Scores (canonical phrasing unless named), the paraphrase gap and every judged prompt."""
+
+    model_id: str
+    settings: dict[str, Any]
+    categories: dict[str, dict[str, float]]
+    overall: float
+    overall_by_phrasing: dict[str, float]
+    paraphrased: float
+    paraphrase_gap: float
+    strict_overall: float
+    seconds: float
+    prompts: list[ScoredPrompt] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarise(scored: list[ScoredPrompt], model_id: str, settings: dict[str, Any], seconds: float) -> CompositionalReport:
+    """Per-category accuracy by phrasing; overall = mean over categories (GenEval); gap = canonical - paraphrased."""
+    categories: dict[str, dict[str, float]] = {}
+    for name in CATEGORIES:
+        rows = [s for s in scored if s.category == name]
+        entry = {p: _mean([v for s in rows if s.phrasing == p for v in s.passed]) for p in PHRASINGS}
+        entry["paraphrased"] = _mean([v for s in rows if s.phrasing != "canonical" for v in s.passed])
+        entry["strict"] = _mean([v for s in rows if s.phrasing == "canonical" for v in s.strict])
+        categories[name] = entry
+
+    def over(key: str) -> float:
+        values = [c[key] for c in categories.values() if c[key] == c[key]]  # skip NaN (no prompts of that kind)
+        return sum(values) / len(values) if values else float("nan")
+
+    by_phrasing = {p: over(p) for p in PHRASINGS}
+    paraphrased = over("paraphrased")
+    return CompositionalReport(
+        model_id=model_id, settings=settings, categories=categories, overall=by_phrasing["canonical"],
+        overall_by_phrasing=by_phrasing, paraphrased=paraphrased, paraphrase_gap=by_phrasing["canonical"] - paraphrased,
+        strict_overall=over("strict"), seconds=seconds, prompts=scored,
+    )
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_grid(rows: list[tuple[str, list["Image.Image"]]], path: Path, *, cell: int = 96) -> None:
+    """A PNG grid: one row per (label, images), images scaled to ``cell`` px with nearest-neighbour (no blur)."""
+    from PIL import Image, ImageDraw
+
+    if not rows:
+        raise ValueError("no rows to draw")
+    label_h = 14
+    columns = max(len(images) for _, images in rows)
+    grid = Image.new("RGB", (columns * (cell + 4) + 4, len(rows) * (cell + label_h + 6) + 4), "white")
+    draw = ImageDraw.Draw(grid)
+    for r, (label, images) in enumerate(rows):
+        y = 4 + r * (cell + label_h + 6)
+        draw.text((4, y), label[: (columns * (cell + 4)) // 6], fill="black")
+        for c, image in enumerate(images):
+            grid.paste(image.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (4 + c * (cell + 4), y + label_h))
+    _atomic_write(path, lambda fh: grid.save(fh, format="PNG"), "wb")
+
+
+def run_compositional(
+    model: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    prompts_per_category: int = 10,
+    images_per_prompt: int = 4,
+    steps: int | None = None,
+    guidance: float | None = None,
+    sampler: str | None = None,
+    seed: int = 0,
+    checker_dir: str | Path | None = None,
+    batch_prompts: int = 16,
+    generator: "Generator | None" = None,
+    progress: bool = True,
+) -> CompositionalReport:
+    """Generate and judge the whole suite; with ``out``, write ``compositional.json`` and ``compositional_grid.png`` there.
+
+    ``generator`` reuses an already loaded model (benchmarks); otherwise ``model`` is loaded (None: the default).
+    """
+    from imagine.config import get_settings
+    from imagine.generate.core import GenerationRequest, Generator
+    from imagine.platform.checker import SceneChecker
+    from imagine.progress import progress_bar
+
+    if images_per_prompt < 1:
+        raise ValueError(f"images_per_prompt must be >= 1, got {images_per_prompt}")
+    cfg = get_settings().generate
+    steps = cfg.steps if steps is None else steps
+    guidance = cfg.guidance if guidance is None else guidance
+    sampler = cfg.sampler if sampler is None else sampler
+    checker = SceneChecker.load(Path(checker_dir) if checker_dir is not None else None)
+    gen = generator if generator is not None else Generator.load(model)
+    items = build_suite(prompts_per_category, seed)
+    jobs = [(item, phrasing, prompt) for item in items for phrasing, prompt in item.prompts.items()]
+    # validate every request before any model work
+    requests = [GenerationRequest(prompt, n=images_per_prompt, seed=item.seed, steps=steps, guidance=guidance, sampler=sampler)
+                for item, _, prompt in jobs]
+
+    start = time.perf_counter()
+    scored: list[ScoredPrompt] = []
+    grid_rows: dict[str, tuple[str, list]] = {}
+    with progress_bar(disable=not progress) as bar:
+        task = bar.add_task("compositional", total=len(jobs))
+        for lo in range(0, len(jobs), batch_prompts):
+            chunk = jobs[lo : lo + batch_prompts]
+            results = gen.generate(requests[lo : lo + batch_prompts])
+            for (item, phrasing, prompt), result in zip(chunk, results):
+                scored.append(score_images(checker, result.images, item, phrasing, prompt))
+                if phrasing == "canonical" and item.category not in grid_rows:
+                    grid_rows[item.category] = (f"{item.category}: {prompt}", result.images)
+            bar.update(task, advance=len(chunk))
+    seconds = time.perf_counter() - start
+
+    settings = {"prompts_per_category": prompts_per_category, "images_per_prompt": images_per_prompt, "steps": steps,
+                "guidance": guidance, "sampler": sampler, "seed": seed, "image_size": list(gen.image_size)}
+    report = summarise(scored, gen.model_id, settings, seconds)
+    if out is not None:
+        out = Path(out)
+        _atomic_write(out / RESULTS_JSON, lambda fh: json.dump(report.to_dict(), fh, indent=2))
+        write_grid([grid_rows[c] for c in CATEGORIES if c in grid_rows], out / GRID_PNG)
+    log.info("compositional overall %.3f (paraphrased %.3f, gap %+.3f) in %.0fs",
+             report.overall, report.paraphrased, report.paraphrase_gap, seconds)
+    return report
+
+
+def format_table(report: CompositionalReport) -> str:
+    """The per-category table in Markdown (docs/compositional.md and the CLI)."""
+    lines = ["| category | canonical | casual | held-out synonyms | paraphrased | strict (all parts) |",
+             "|---|---|---|---|---|---|"]
+    fmt = lambda v: "n/a" if v != v else f"{v:.2f}"  # noqa: E731
+    for name, c in report.categories.items():
+        lines.append(f"| {name} | {fmt(c['canonical'])} | {fmt(c['casual'])} | {fmt(c['synonyms'])} | "
+                     f"{fmt(c['paraphrased'])} | {fmt(c['strict'])} |")
+    o = report.overall_by_phrasing
+    lines.append(f"| **overall** | **{fmt(o['canonical'])}** | {fmt(o['casual'])} | {fmt(o['synonyms'])} | "
+                 f"{fmt(report.paraphrased)} | {fmt(report.strict_overall)} |")
+    return "\n".join(lines)
