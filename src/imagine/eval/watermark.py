@@ -119,13 +119,41 @@ class SetResult:
 
 
 @dataclass
+class TradeoffRow:
+    """One strength of the visibility/robustness sweep, pooled over the sets."""
+
+    strength: float
+    psnr_db: float
+    detection: dict[str, float]
+    payload: dict[str, float]
+
+
+@dataclass
 class WatermarkEval:
     strength: float
     threshold: float
     sets: list[SetResult]
     seconds: float
     goal_met: bool = False
-    notes: list[str] = field(default_factory=list)
+    tradeoff: list[TradeoffRow] = field(default_factory=list)
+
+
+TRADEOFF_ATTACKS = ("jpeg75", "jpeg50", "resize0.5", "crop10", "resize0.5+jpeg75")
+
+
+def evaluate_tradeoff(strengths: tuple[float, ...], n: int, *, key: str, threshold: float, seed: int = 0,
+                      progress=None) -> list[TradeoffRow]:
+    """PSNR against robustness for each strength, on ``n`` images of each set (no false-positive run:
+    unmarked images do not depend on the strength)."""
+    hosts = scene_images(n, seed + 7, native=32) + scene_images(n, seed + 8, native=None) + texture_images(n, seed + 9)
+    attacks = {a: ATTACKS[a] for a in TRADEOFF_ATTACKS}
+    rows = []
+    for strength in strengths:
+        r = evaluate_set(f"strength {strength}", hosts, [], key=key, strength=strength, threshold=threshold,
+                         attacks=attacks, seed=seed, progress=progress)
+        rows.append(TradeoffRow(strength, r.psnr_db, {a: v.detection for a, v in r.attacks.items()},
+                                {a: v.payload for a, v in r.attacks.items()}))
+    return rows
 
 
 def _psnr(a: Image.Image, b: Image.Image) -> float:
@@ -172,7 +200,8 @@ def evaluate_set(name: str, marked_hosts: list[Image.Image], clean_hosts: list[I
 
 def evaluate_watermark(n: int = 60, clean: int = 200, *, sets: tuple[str, ...] = ("scenes", "sharp", "textures"),
                        images: Path | None = None, strength: float | None = None, threshold: float | None = None,
-                       key: str | None = None, seed: int = 0, progress: bool = True) -> WatermarkEval:
+                       key: str | None = None, seed: int = 0, progress: bool = True,
+                       sweep: tuple[float, ...] = (), sweep_n: int = 10) -> WatermarkEval:
     """Run the robustness evaluation; settings give the defaults for key, strength and threshold."""
     from imagine.config import get_settings
     from imagine.progress import progress_bar
@@ -202,11 +231,12 @@ def evaluate_watermark(n: int = 60, clean: int = 200, *, sets: tuple[str, ...] =
             extra = folder_images(images)
             results.append(evaluate_set(f"files:{images}", extra, [], key=key, strength=strength,
                                         threshold=threshold, seed=seed, progress=bar))
+        tradeoff = evaluate_tradeoff(sweep, sweep_n, key=key, threshold=threshold, seed=seed, progress=bar) if sweep else []
     primary = results[0]
     goal = all(primary.attacks[a].detection >= GOAL["detection"] for a in GOAL["attacks"])
     fp_total = sum(r.false_positive_rate * r.clean_images for r in results) / max(1, sum(r.clean_images for r in results))
     goal = goal and fp_total <= GOAL["fp"]
-    return WatermarkEval(strength, threshold, results, round(time.perf_counter() - start, 1), goal)
+    return WatermarkEval(strength, threshold, results, round(time.perf_counter() - start, 1), goal, tradeoff)
 
 
 def to_markdown(ev: WatermarkEval, command: str) -> str:
@@ -232,6 +262,15 @@ def to_markdown(ev: WatermarkEval, command: str) -> str:
               "| set | " + " | ".join(attacks) + " |", "|---|" + "---|" * len(attacks)]
     for s in ev.sets:
         lines.append(f"| {s.name} | " + " | ".join(f"{s.attacks[a].mean_score:.1f}" for a in attacks) + " |")
+    if ev.tradeoff:
+        names = list(ev.tradeoff[0].detection)
+        lines += ["", "## Visibility against robustness", "",
+                  "`guard.watermark_strength` sweep, pooled over scenes + sharp + textures (the same images"
+                  " for every strength). Cells: detection / payload rate.", "",
+                  "| strength | PSNR dB | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+        for row in ev.tradeoff:
+            lines.append(f"| {row.strength} | {row.psnr_db} | "
+                         + " | ".join(f"{row.detection[a]:.2f} / {row.payload[a]:.2f}" for a in names) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -257,12 +296,15 @@ def watermark_command(
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path, typer.Option(help="Markdown table to write.")] = Path("docs/watermark-robustness.md"),
     json_out: Annotated[Path, typer.Option("--json-out", help="JSON results to write.")] = Path("docs/watermark-robustness.json"),
+    sweep: Annotated[str, typer.Option(help="Comma-separated strengths for a visibility/robustness sweep (empty: none).")] = "",
+    sweep_n: Annotated[int, typer.Option(help="Images per set in the sweep.")] = 10,
 ) -> None:
     """Detection rate and bit accuracy after JPEG, resize, crop, rotation, colour and WebP edits; false positives."""
     import sys
 
     ev = evaluate_watermark(n, clean, sets=tuple(s.strip() for s in sets.split(",") if s.strip()), images=images,
-                            strength=strength, threshold=threshold, seed=seed)
+                            strength=strength, threshold=threshold, seed=seed,
+                            sweep=tuple(float(x) for x in sweep.split(",") if x.strip()), sweep_n=sweep_n)
     command = "imagine eval watermark " + " ".join(sys.argv[sys.argv.index("watermark") + 1:]) if "watermark" in sys.argv else "imagine eval watermark"
     md = to_markdown(ev, command.strip())
     _write_atomic(out, md)
