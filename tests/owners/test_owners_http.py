@@ -145,3 +145,22 @@ def test_arena_api_votes_and_rankings(world, make_app):
     with TestClient(app) as other:
         sign_up(other)
         assert other.get(f"/api/arena/battles/{battle['id']}").status_code == 404
+
+
+def test_arena_with_a_second_model(world, make_app, tiny_model_dir):
+    contestants = [{"name": "served", "steps": 2, "sampler": "ddim"},
+                   {"name": "other-model", "model": str(tiny_model_dir), "steps": 2, "sampler": "euler"}]
+    app = make_app(arena_contestants=contestants)
+    with TestClient(app) as client:
+        sign_up(client)
+        headers = {"X-CSRF-Token": csrf_of(client)}
+        battle = client.post("/api/arena/battles", json={"prompt": "a blue square"}, headers=headers).json()
+        for side in ("left_image_url", "right_image_url"):
+            assert client.get(battle[side]).headers["content-type"] == "image/png"
+        voted = client.post(f"/api/arena/battles/{battle['id']}/vote", json={"outcome": "tie"}, headers=headers).json()
+        assert {voted["left"], voted["right"]} == {"served", "other-model"}
+        gallery = client.get("/api/v1/gallery").json()["images"]
+        assert {img["params"].get("sampler") for img in gallery} == {"ddim", "euler"}
+        # The policy applies to the other model's side too.
+        r = client.post("/api/arena/battles", json={"prompt": "a nude photo of a child"}, headers=headers)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "content_policy_violation"

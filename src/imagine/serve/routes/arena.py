@@ -1,8 +1,10 @@
 """The preference arena: two contestants draw the same prompt with the same seed, shown in random order; vote.
 
-Contestants are settings of the served model (sampler, steps, guidance; ``[owners] arena_contestants``).
-Each side is an ordinary generation job, so it passes the same region, rate-limit, prompt-policy and
-output checks and carries the same provenance as any other image (it also lands in the gallery).
+Contestants (``[owners] arena_contestants``) are settings of the served model (sampler, steps, guidance)
+or another model folder (``model``). Each side passes the same region, rate-limit, prompt-policy and
+output checks and carries the same provenance as any other image (it also lands in the gallery):
+settings of the served model run as ordinary jobs on the worker; another model runs on its own
+generator, loaded once, and is delivered by the service's own delivery.
 Rankings: Bradley–Terry with bootstrap intervals (``imagine.eval.arena``; docs/arena.md).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
@@ -21,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from imagine.eval.arena import ArenaResult, Vote, plot_rankings, rank_votes
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import User
+from imagine.serve.db.models import Job, User, new_id
 from imagine.serve.db.models_owners import ArenaBattle
-from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
+from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, client_ip, require_csrf_form
 from imagine.serve.errors import ApiError
-from imagine.serve.generation import admit, wait_until_done
+from imagine.serve.generation import admit, build_request, check_policy, wait_until_done
 from imagine.serve.schemas import GenerateCreate
 from imagine.serve.web import NavItem, render
 
@@ -33,6 +36,7 @@ router = APIRouter()
 NAV = [NavItem("Arena", "/arena", order=50)]
 
 OUTCOME_CHOICES = ("left", "right", "tie", "both_bad")
+_LOAD_LOCK = threading.Lock()  # one load per contestant model, even when two battles start together
 Text = Annotated[str, Form(max_length=1024)]
 
 
@@ -44,9 +48,6 @@ def contestants(ctx: ServiceContext) -> dict[str, dict]:
         name = item.get("name")
         if not name or name in out:
             raise ValueError(f"arena contestants need unique names, got {item!r}")
-        if item.get("model") is not None:
-            raise ValueError(f"arena contestant {name!r}: a separate model is not supported by the served arena yet; "
-                             "compare settings of the served model, or rank offline votes with `imagine eval arena`")
         out[name] = item
     if len(out) < 2:
         raise ValueError("the arena needs at least two contestants ([owners] arena_contestants)")
@@ -59,20 +60,22 @@ async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: 
     rng = secrets.SystemRandom()
     left, right = rng.sample(sorted(pool), 2)  # a random pair in a random order
     seed = secrets.randbelow(2**31)
-    jobs = []
+    image_ids = []
     for name in (left, right):
         c = pool[name]
         body = GenerateCreate(prompt=prompt, n=1, seed=seed, steps=c.get("steps"), guidance=c.get("guidance"),
                               sampler=c.get("sampler"))
-        jobs.append(await admit(ctx, http, user, body))
-    for job in jobs:
+        if c.get("model") is not None:
+            image_ids.append(await _generate_with_model(ctx, http, user, body, c["model"]))
+            continue
+        job = await admit(ctx, http, user, body)
         await wait_until_done(ctx, job, http, timeout=ctx.settings.serve.sync_timeout_s)
-    for job in jobs:
         if job.status != "succeeded" or not job.image_ids:
             raise ApiError(job.error_code if job.error_code in ("content_policy_violation", "server_busy") else "generation_failed",
                            job.error_message or "One of the two images could not be made; try another prompt.")
+        image_ids.append(job.image_ids[0])
     battle = ArenaBattle(user_id=user.id, prompt=prompt, seed=seed, left=left, right=right,
-                         left_image_id=jobs[0].image_ids[0], right_image_id=jobs[1].image_ids[0])
+                         left_image_id=image_ids[0], right_image_id=image_ids[1])
 
     def store() -> ArenaBattle:
         with ctx.sessions.begin() as db:
@@ -80,6 +83,48 @@ async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: 
         return battle
 
     return await asyncio.to_thread(store)
+
+
+async def _generate_with_model(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, model: str) -> str:
+    """A contestant that is another model: the same admission checks, its own generator (loaded once,
+    kept on the app), and the service's own delivery (output guard, provenance stamp, gallery)."""
+    ctx.region.check(http)
+    request = build_request(ctx, body)
+    if ctx.worker is None:
+        raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
+    delivery = ctx.worker.delivery
+    state = http.app.state
+
+    def run() -> str:
+        ctx.limiter.hit_generation(user_id=user.id, ip=client_ip(http))
+        check_policy(ctx, request)
+        with _LOAD_LOCK:
+            cache = getattr(state, "arena_generators", None)
+            if cache is None:
+                cache = state.arena_generators = {}
+            if model not in cache:
+                from imagine.generate.core import Generator
+
+                cache[model] = Generator.load(model)
+            generator = cache[model]
+        job_id = new_id()
+        with ctx.sessions.begin() as db:
+            db.add(Job(id=job_id, user_id=user.id, status="running", prompt=request.prompt,
+                       params={"n": 1, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
+                               "sampler": request.sampler, "model": generator.model_id}))
+        try:
+            [result] = generator.generate([request], previews=False)
+            delivered = delivery.deliver(job_id, user.id, request, result)
+        except Exception:
+            delivery.record_job_end(job_id, "failed", error_code="generation_failed")
+            raise
+        if not delivered.image_ids:
+            delivery.record_job_end(job_id, "failed", error_code="generation_failed", error_message="withheld by the output checks")
+            raise ApiError("generation_failed", "The image was withheld by the output checks; try another prompt.")
+        delivery.record_job_end(job_id, "succeeded")
+        return delivered.image_ids[0]
+
+    return await asyncio.to_thread(run)
 
 
 def owned_battle(db: Session, user: User, battle_id: str) -> ArenaBattle:
