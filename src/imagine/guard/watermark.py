@@ -188,7 +188,12 @@ def embed(image: Image.Image, payload: Payload, key: str, strength: float = DEFA
 
 
 def _luma(image: Image.Image) -> Image.Image:
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    """Luminance, first shrunk (aspect kept) to at most 2 x GRID: the mark lives below that resolution."""
+    image = image.convert("RGB")
+    if max(image.size) > 2 * GRID:
+        scale = 2 * GRID / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BOX)
+    rgb = np.asarray(image, dtype=np.float32)
     return Image.fromarray(rgb @ LUMA, mode="F")
 
 
