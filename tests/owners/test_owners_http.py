@@ -86,7 +86,13 @@ def test_admin_views_and_retrain_due(world, make_app):
         make_admin(app, admin_email)
         assert user.get("/admin").status_code == 404
         assert user.get("/api/admin/overview").status_code == 404
+        evals = world.home / "models" / MODEL_ID / "evals"
+        evals.mkdir(parents=True)
+        (evals / "compositional.json").write_text(json.dumps({"overall": 0.41, "paraphrase_gap": 0.07, "strict_overall": 0.2}))
+        (evals / "policy-eval.json").write_text(json.dumps({"splits": {"test": {"overall_recall": 0.97, "false_refusal_rate": 0.02}}}))
         before = admin.get("/api/admin/overview").json()
+        metrics = next(m for m in before["models"] if m["model_id"] == MODEL_ID)["metrics"]
+        assert metrics["compositional.overall"] == 0.41 and metrics["policy.false_refusal_rate"] == 0.02
         model = next(m for m in before["models"] if m["model_id"] == MODEL_ID)
         assert model["retrain_due"] is False and model["revoked_since"] == 0 and model["posts_seen"] > 0
         assert before["versions"][0]["counts_by_reason"]["included"] == model["posts_seen"]

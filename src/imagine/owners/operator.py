@@ -123,14 +123,39 @@ def model_rows(dataset_dir: Path, registry: Path, *, deadline_days: float, now: 
     return out
 
 
+# Evaluation result files looked for in a model's folder (and its ``evals/``), with the headline figures shown.
+EVAL_FILES = {
+    "compositional.json": ("compositional", ("overall", "paraphrase_gap", "strict_overall")),
+    "policy-eval.json": ("policy", ("overall_recall", "false_refusal_rate")),
+}
+
+
 def _metrics(model_path: str) -> dict:
-    """The evaluation results recorded on the model card (compositional, policy, ...), if any."""
+    """Evaluation results of a model: its card's ``metrics`` plus the headline figures of
+    ``compositional.json`` (``imagine eval compositional --out <model>/evals``) and ``policy-eval.json``
+    (``imagine eval policy --json-out <model>/evals/policy-eval.json``, the test split) found next to it."""
+    import json
+
     from imagine.model.card import read_card
 
+    folder = Path(model_path)
     try:
-        return dict(read_card(Path(model_path)).get("metrics", {}))
+        found = dict(read_card(folder).get("metrics", {}))
     except (FileNotFoundError, ValueError):
-        return {}
+        found = {}
+    for name, (prefix, keys) in EVAL_FILES.items():
+        for candidate in (folder / "evals" / name, folder / name):
+            if not candidate.is_file():
+                continue
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+            if prefix == "policy":  # {"goal":..., "splits": {"test": {...}}}
+                splits = data.get("splits", {})
+                data = splits.get("test") or splits.get("all") or {}
+            for key in keys:
+                if isinstance(data.get(key), (int, float)):
+                    found[f"{prefix}.{key}"] = round(float(data[key]), 4)
+            break
+    return found
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
