@@ -24,3 +24,23 @@ def test_needle_at_end_of_file(tmp_path):
     needle = os.urandom(23)
     (tmp_path / "f").write_bytes(os.urandom(13) + needle)
     assert len(scan(tmp_path, [Needle("p", "x", needle)]).hits) == 1
+
+
+@pytest.mark.parametrize("float_offset", [0, 1, 7, 63, 64, 130])
+def test_bit_vector_found_at_any_float_offset(tmp_path, float_offset):
+    import numpy as np
+
+    rng = np.random.default_rng(float_offset)
+    target = rng.integers(0, 2, 64).astype("<f4")
+    others = rng.integers(0, 2, (50, 64)).astype("<f4").reshape(-1)  # a column of other bit vectors
+    data = np.concatenate([others[:float_offset], target, others[float_offset:]]).tobytes()
+    (tmp_path / "col.bin").write_bytes(b"\x00" * 16 + data)
+    hits = scan(tmp_path, [Needle("p", "phash_bits", target.tobytes())]).hits
+    assert [(h.kind, h.offset) for h in hits] == [("phash_bits", 16 + 4 * float_offset)]
+
+
+def test_common_png_header_is_not_a_hit(tmp_path):
+    header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + os.urandom(4)
+    needle = header + os.urandom(200)
+    (tmp_path / "f").write_bytes(header + os.urandom(500))
+    assert scan(tmp_path, [Needle("p", "png", needle)]).hits == []

@@ -89,7 +89,8 @@ def purge_cmd(
     typer.echo(f"v{report.version}: erased {report.purged_posts} posts, removed {report.versions_removed} old "
                f"versions ({report.bytes_removed:,} bytes) in {report.seconds:.2f}s")
     typer.echo(f"proof: scanned {p.files_scanned} files / {p.bytes_scanned:,} bytes for {p.needles} needles of "
-               f"{p.posts_checked} posts: {len(p.hits)} found; control {p.control_found}/{p.control_posts} -> "
+               f"{p.posts_checked} posts: {len(p.hits)} found; control ({p.control_posts} present posts) found "
+               f"{p.control_found} -> "
                + ("ERASED" if p.erased else "INCONCLUSIVE" if not p.hits else "NOT ERASED"))
     if report.missing_needles:
         typer.echo(f"{len(report.missing_needles)} posts had no bytes left to look for (interrupted earlier purge)")

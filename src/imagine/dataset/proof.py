@@ -1,12 +1,20 @@
 """Proof of erasure: scan every file under a folder for the bytes and hashes of erased images.
 
 Needles per erased post: its stored PNG bytes, its sha256 (hex text and the raw 32 bytes), its
-perceptual hash (hex text) and its ``phash_bits`` vector (float32 bytes). Every needle is at
-least 15 bytes long, so every occurrence fully covers one 8-byte-aligned word of the file; the
-scan reads each file as aligned uint64 words, looks them up among the needles' 8 shifted words
-with one vectorised ``np.isin``, and confirms each candidate with a full comparison. The same
-scan on a few still-present rows (the control) must find them, so a scan that cannot see the
-data (compressed or encoded differently) reports itself as inconclusive instead of proving nothing.
+perceptual hash (hex text) and its ``phash_bits`` vector (64 float32 0/1 values).
+
+Byte needles (all at least 15 bytes): any occurrence covers exactly one 8-byte-aligned file word
+inside the needle's 15-byte "anchor" span (taken from a high-entropy part: the middle of the PNG
+data, not its common header). Each file is read as aligned uint64 words, looked up among the
+anchors' 8 shifted words with one vectorised ``np.isin``, and candidates are confirmed by a full
+comparison.
+Bit vectors are low-entropy as bytes (only 0.0 and 1.0), so they are found by meaning instead:
+the file is read as 4-byte-aligned float32 (Arrow/Lance buffers are aligned), every float is mapped
+to one bit (== 1.0), and the 64-bit value starting at every float position is compared with the
+needles' phash values; candidates are confirmed byte for byte.
+
+A control - the same needles of a few rows that are still present - must be found, kind by kind,
+or the proof reports itself inconclusive (a scan that cannot see the data proves nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 MIN_NEEDLE = 15
+ONE_F32 = 0x3F800000
+# Kinds a stored row actually holds on disk (the raw digest is searched too, but never stored).
+STORED_KINDS = ("png", "sha256_hex", "phash_hex", "phash_bits")
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,11 @@ class Needle:
     post_id: str
     kind: str  # png | sha256_hex | sha256_raw | phash_hex | phash_bits
     data: bytes
+
+    @property
+    def anchor(self) -> int:
+        """Start of the 15-byte span whose aligned word is looked up (mid-file for PNGs)."""
+        return max(0, min(len(self.data) // 2, len(self.data) - MIN_NEEDLE)) if self.kind == "png" else 0
 
 
 def needles_for(row: dict) -> list[Needle]:
@@ -57,38 +73,75 @@ class ScanResult:
     hits: list[Hit] = field(default_factory=list)
 
 
+def _bit_value(needle: Needle) -> int:
+    floats = np.frombuffer(needle.data, dtype="<u4")
+    if floats.size != 64 or not np.all((floats == 0) | (floats == ONE_F32)):
+        raise ValueError(f"phash_bits needle of {needle.post_id} is not 64 floats of 0/1")
+    return int(np.packbits(floats == ONE_F32, bitorder="little").view("<u8")[0])
+
+
+def _scan_bytes(mm, size: int, needles: list[Needle], keys: dict, table: np.ndarray, rel: str, out: list[Hit]):
+    words = np.frombuffer(mm, dtype="<u8", count=size // 8)
+    for w in np.flatnonzero(np.isin(words, table)):
+        pos = int(w) * 8
+        for ni, shift in keys[int(words[w])]:
+            n = needles[ni]
+            start = pos - shift
+            if start >= 0 and mm[start:start + len(n.data)] == n.data:
+                out.append(Hit(n.post_id, n.kind, rel, start))
+    del words
+
+
+def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.ndarray, rel: str, out: list[Hit]):
+    n_floats = size // 4
+    if n_floats < 64:
+        return
+    bits = np.frombuffer(mm, dtype="<u4", count=n_floats) == ONE_F32
+    for phase in range(8):
+        packed = np.packbits(bits[phase:], bitorder="little")  # byte i: floats phase+8i .. phase+8i+7
+        for shift in range(8):
+            view = packed[shift:]
+            view = view[: (view.size // 8) * 8]
+            if view.size == 0:
+                continue
+            cand = np.flatnonzero(np.isin(view.view("<u8"), table))
+            for c in cand:
+                value = int(view[c * 8:(c + 1) * 8].view("<u8")[0])
+                first_float = phase + 8 * (shift + 8 * int(c))
+                start = first_float * 4
+                for ni in values.get(value, []):
+                    n = needles[ni]
+                    if mm[start:start + len(n.data)] == n.data:
+                        out.append(Hit(n.post_id, n.kind, rel, start))
+    del bits
+
+
 def scan(root: Path, needles: list[Needle]) -> ScanResult:
     """Every occurrence of any needle in any regular file under ``root``."""
     result = ScanResult()
-    if not needles:
-        for path in _files(root):
-            result.files += 1
-            result.bytes += path.stat().st_size
-        return result
     keys: dict[int, list[tuple[int, int]]] = {}
+    values: dict[int, list[int]] = {}
     for ni, n in enumerate(needles):
+        if n.kind == "phash_bits":
+            values.setdefault(_bit_value(n), []).append(ni)
+            continue
         for j in range(8):
-            word = int.from_bytes(n.data[j:j + 8], "little")
-            keys.setdefault(word, []).append((ni, j))
-    table = np.fromiter(keys.keys(), dtype=np.uint64, count=len(keys))
+            k = n.anchor + j
+            keys.setdefault(int.from_bytes(n.data[k:k + 8], "little"), []).append((ni, k))
+    key_table = np.fromiter(keys.keys(), dtype=np.uint64, count=len(keys))
+    value_table = np.fromiter(values.keys(), dtype=np.uint64, count=len(values))
     for path in _files(root):
         size = path.stat().st_size
         result.files += 1
         result.bytes += size
-        if size < MIN_NEEDLE:
+        if size < MIN_NEEDLE or not needles:
             continue
+        rel = str(path.relative_to(root))
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            words = np.frombuffer(mm, dtype="<u8", count=size // 8)
-            found = np.flatnonzero(np.isin(words, table))
-            for w in found:
-                pos = int(w) * 8
-                for ni, j in keys[int(words[w])]:
-                    n = needles[ni]
-                    start = pos - j
-                    if start >= 0 and mm[start:start + len(n.data)] == n.data:
-                        result.hits.append(Hit(n.post_id, n.kind, str(path.relative_to(root)), start))
-            del words
-    # A needle found at one offset via several words is one hit.
+            if keys:
+                _scan_bytes(mm, size, needles, keys, key_table, rel, result.hits)
+            if values:
+                _scan_bits(mm, size, needles, values, value_table, rel, result.hits)
     uniq = {(h.post_id, h.kind, h.path, h.offset): h for h in result.hits}
     result.hits = list(uniq.values())
     return result
@@ -112,31 +165,37 @@ class Proof:
     needles: int
     hits: list[Hit]
     control_posts: int
-    control_found: int
+    control_found: dict[str, int]  # kind -> control posts whose needle of that kind was found
 
     @property
     def conclusive(self) -> bool:
-        return self.control_posts > 0 and self.control_found == self.control_posts
+        return self.control_posts > 0 and all(self.control_found.get(k, 0) == self.control_posts
+                                              for k in STORED_KINDS)
 
     @property
     def erased(self) -> bool:
-        """No needle found, and the control shows the scan would have found one."""
+        """No needle found, and the control shows the scan would have found each kind."""
         return not self.hits and self.conclusive
 
     def as_dict(self) -> dict:
         return {"files_scanned": self.files_scanned, "bytes_scanned": self.bytes_scanned,
                 "posts_checked": self.posts_checked, "needles": self.needles, "hits": len(self.hits),
-                "hit_files": sorted({h.path for h in self.hits}), "control_posts": self.control_posts,
+                "hit_files": sorted({h.path for h in self.hits}),
+                "hit_kinds": sorted({h.kind for h in self.hits}), "control_posts": self.control_posts,
                 "control_found": self.control_found, "conclusive": self.conclusive, "erased": self.erased}
 
 
 def prove_absent(root: Path, erased_rows: list[dict], control_rows: list[dict]) -> Proof:
-    """Scan ``root`` for the erased rows' needles, and for the control rows' PNG bytes."""
+    """Scan ``root`` for the erased rows' needles, with ``control_rows`` (still present) as the control."""
     needles = [n for r in erased_rows for n in needles_for(r)]
-    control = [n for r in control_rows for n in needles_for(r) if n.kind == "png"]
+    control = [n for r in control_rows for n in needles_for(r) if n.kind in STORED_KINDS]
     res = scan(root, needles + control)
-    control_ids = {n.post_id for n in control}
+    control_ids = {r["post_id"] for r in control_rows}
     erased_ids = {r["post_id"] for r in erased_rows}
     hits = [h for h in res.hits if h.post_id in erased_ids]
-    found_control = {h.post_id for h in res.hits if h.post_id in control_ids and h.kind == "png"}
-    return Proof(res.files, res.bytes, len(erased_rows), len(needles), hits, len(control_ids), len(found_control))
+    found: dict[str, set[str]] = {k: set() for k in STORED_KINDS}
+    for h in res.hits:
+        if h.post_id in control_ids and h.kind in found:
+            found[h.kind].add(h.post_id)
+    return Proof(res.files, res.bytes, len(erased_rows), len(needles), hits, len(control_ids),
+                 {k: len(v) for k, v in found.items()})
