@@ -5,7 +5,8 @@ each window is joined without spaces ("tay lor swift" -> "taylorswift") and comp
 name variant, also joined, by Levenshtein distance (rapidfuzz, vectorised). Precision guards:
 
 - length-aware thresholds: short names must match exactly, longer ones may differ by 1-3 edits;
-  a single word is held to a stricter scale than a full name;
+  a single word is held to a stricter scale than a full name, and titles ("President") do not
+  count towards the length;
 - a fuzzy (non-exact) hit must start with the same letter, and a one-word window that is itself a
   dictionary word ("market" vs "Merkel", "tailor") never fuzzy-matches a one-word name;
 - ambiguous one-word names ("Drake") count only next to a person cue ("rapper", "portrait").
@@ -24,6 +25,10 @@ from imagine.guard.policy_data import Person
 from imagine.guard.terms import NormalisedText, TermMatcher
 
 MAX_WINDOW = 6
+
+# Titles do not count towards a name's edit budget: "President Biden" is as short as "Biden",
+# else "president riding" would be three edits from it.
+TITLE_WORDS = frozenset({"president", "vice", "king", "queen", "pope", "prince", "princess", "chancellor", "pm", "sir", "mr", "mrs", "ms", "dr", "the", "of"})
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,9 @@ class NameMatcher:
                 compact = "".join(tokens)
                 if not compact:
                     continue
-                self._variants.append(
-                    _Variant(compact, index, written, len(tokens), allowed_distance(compact, len(tokens)), written.casefold() in ambiguous)
-                )
+                core = [t for t in tokens if t not in TITLE_WORDS]
+                budget = allowed_distance("".join(core), len(core)) if core else 0
+                self._variants.append(_Variant(compact, index, written, len(tokens), budget, written.casefold() in ambiguous))
         self._compacts = [v.compact for v in self._variants]
         self._max_distance = np.array([v.max_distance for v in self._variants])
         self._cues = TermMatcher(person_cues)

@@ -52,6 +52,7 @@ class TermMatcher:
             for view, alts in ((skeleton(core), skeleton_alts), (fold(core), folded_alts)):
                 if view:
                     alts.setdefault(_pattern(view, wildcard), term)
+        self._cjk.sort(key=lambda pair: -len(pair[0]))  # longest first: "裸体" before "裸"
         self._skeleton = self._compile(skeleton_alts)
         self._folded = self._compile(folded_alts)
 
