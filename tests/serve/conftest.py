@@ -24,8 +24,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """The tiny random ImaginePipeline, saved as a diffusers folder (what `--model` takes)."""
+    import torch
+
     from imagine.model.factory import tiny_pipeline
 
+    # One intra-op thread: on a shared, oversubscribed CPU two spinning threads are ~10x slower than one.
+    torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("tiny-model")
     tiny_pipeline(resolution=32, seed=0).save_pretrained(folder)
     return folder
