@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imagine.owners.posts import owner_posts, owner_profile
-from imagine.owners.status import _decisions, _revocations, photo_statuses, request_statuses
+from imagine.owners.status import decisions_of, photo_statuses, request_statuses, revocation_records
 from imagine.serve.db.models import Job, User
 from imagine.serve.db.models_owners import ArenaBattle, OwnerLink, OwnerRequest
 
@@ -66,8 +66,8 @@ def export_owner(
         "posts": posts,
         "platform_events": _events_of(events_path, owner_id),
         "photo_status": [s.to_dict() for s in photo_statuses(posts, dataset_dir=dataset_dir, registry=registry)],
-        "dataset_decisions": _decisions(dataset_dir, sorted(post_ids)),
-        "revocations": [r for pid, r in _revocations(dataset_dir).items() if pid in post_ids],
+        "dataset_decisions": decisions_of(dataset_dir, sorted(post_ids)),
+        "revocations": [r for pid, r in revocation_records(dataset_dir).items() if pid in post_ids],
         "requests": [s.to_dict() for s in request_statuses(list(requests), owner_posts=posts, dataset_dir=dataset_dir)],
     }
 

@@ -72,7 +72,7 @@ def models_by_version(registry: Path, dataset_dir: Path) -> dict[int, list[Model
     return out
 
 
-def _decisions(dataset_dir: Path, post_ids: list[str]) -> list[dict]:
+def decisions_of(dataset_dir: Path, post_ids: list[str]) -> list[dict]:
     from imagine.dataset.write import read_decisions
 
     if not post_ids or not (Path(dataset_dir) / "versions.json").exists():
@@ -86,7 +86,7 @@ def _decisions(dataset_dir: Path, post_ids: list[str]) -> list[dict]:
     return table.to_pylist()
 
 
-def _revocations(dataset_dir: Path) -> dict[str, dict]:
+def revocation_records(dataset_dir: Path) -> dict[str, dict]:
     from imagine.dataset import revocations
 
     if not Path(dataset_dir).exists():
@@ -96,12 +96,12 @@ def _revocations(dataset_dir: Path) -> dict[str, dict]:
 
 def photo_statuses(posts: list[dict], *, dataset_dir: Path, registry: Path) -> list[PhotoStatus]:
     """One status per post (``posts`` as rows of ``posts.parquet``), in the order given."""
-    rows = _decisions(dataset_dir, [p["post_id"] for p in posts])
+    rows = decisions_of(dataset_dir, [p["post_id"] for p in posts])
     by_post: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_post[row["post_id"]].append(row)
     models = models_by_version(registry, dataset_dir)
-    revoked = _revocations(dataset_dir)
+    revoked = revocation_records(dataset_dir)
     out = []
     for post in posts:
         decided = sorted(by_post.get(post["post_id"], []), key=lambda r: r["dataset_version"])
@@ -131,7 +131,7 @@ def photo_statuses(posts: list[dict], *, dataset_dir: Path, registry: Path) -> l
 
 def request_statuses(requests: list, *, owner_posts: list[dict], dataset_dir: Path) -> list[RequestStatus]:
     """The status of each ``OwnerRequest``: the slowest of the photos it concerns decides it."""
-    revoked = _revocations(dataset_dir)
+    revoked = revocation_records(dataset_dir)
     in_latest = _posts_in_latest_version(dataset_dir, [p["post_id"] for p in owner_posts])
     out = []
     for req in requests:

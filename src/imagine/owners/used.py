@@ -14,10 +14,12 @@ threshold is "possibly"; nothing within that is "no".
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 
 
 @dataclass
@@ -77,10 +79,19 @@ def _older_version_hits(dataset_dir: Path, image, data: bytes | None, *, max_dis
     return hits
 
 
+def _open(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
+    """The upright RGB image, plus the original file bytes when there is a file (for the exact sha256 match)."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB"), None
+    data = Path(image).read_bytes() if isinstance(image, (str, Path)) else bytes(image)
+    with Image.open(io.BytesIO(data)) as img:
+        return ImageOps.exif_transpose(img).convert("RGB"), data
+
+
 def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str | None = None, k: int = 5) -> UsedAnswer:
     """Look ``image`` (path, bytes or PIL image) up in every version of the dataset at ``dataset_dir``."""
     from imagine.config import get_settings
-    from imagine.dataset.lookup import _as_image, lookup_image, lookup_post
+    from imagine.dataset.lookup import lookup_image, lookup_post
     from imagine.dataset.versions import list_versions
 
     dataset_dir = Path(dataset_dir)
@@ -89,7 +100,7 @@ def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str
         raise FileNotFoundError(f"{dataset_dir} holds no committed dataset version; build the dataset first")
     threshold = get_settings().dataset.phash_distance
     max_distance = 2 * threshold
-    pil, data = _as_image(image)
+    pil, data = _open(image)
     found: dict[str, tuple[int, bool]] = {}
     for m in lookup_image(dataset_dir, data if data is not None else pil, max_distance=max_distance, k=k):
         found[m.post_id] = (m.distance, m.exact)

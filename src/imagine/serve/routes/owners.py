@@ -202,11 +202,7 @@ def _export_response(ctx: ServiceContext, db: Session, user: User) -> Response:
 
 
 def _json(value) -> Response:  # noqa: ANN001 - plain data with datetimes
-    import json
-
-    from imagine.owners.export import _default
-
-    return Response(json.dumps(value, default=_default), media_type="application/json")
+    return Response(to_json(value), media_type="application/json")
 
 
 @router.post("/api/owners/claim", tags=["owners"], summary="Link your account to a photo owner with a one-time code")
