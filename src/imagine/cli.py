@@ -24,6 +24,7 @@ STAGE_CLI_MODULES = (
     "imagine.generate.cli",
     "imagine.guard.cli",
     "imagine.serve.cli",
+    "imagine.owners.cli",
     "imagine.eval.cli",
 )
 
