@@ -35,7 +35,7 @@ PAYLOAD_BITS = 48
 CRC_BITS = 16
 CODE_BITS = PAYLOAD_BITS + CRC_BITS
 SYNC_FRACTION = 0.25
-DEFAULT_STRENGTH = 3.0  # std of the luminance pattern, in 8-bit levels (PSNR ~ 38.6 dB)
+DEFAULT_STRENGTH = 3.0  # std of the pattern in flat areas, 8-bit levels (38.6 dB there; masking adds more in texture)
 # Sync z-score above which a mark is declared present; calibrated by `imagine eval watermark`
 # on unmarked images so that the false-positive rate over the whole search stays under 0.01.
 DEFAULT_THRESHOLD = 6.0
