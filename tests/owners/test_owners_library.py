@@ -137,3 +137,23 @@ def test_export_holds_everything(world, db_session):
     assert [r["kind"] for r in doc["requests"]] == ["owner_opted_out"] and doc["requests"][0]["status"] == "pending"
     assert any(e["type"] == "owner_opted_out" for e in doc["platform_events"])
     assert all(e["owner_id"] == owner_id for e in doc["platform_events"])
+
+
+def test_account_wide_opt_out_covers_every_photo(world, db_session):
+    owner_id, included = _owner_with_posts(world)
+    posts = owner_posts(world.platform, owner_id)
+    request_opt_out(db_session, owner_id=owner_id, platform_dir=world.platform, events_path=world.platform / "events.jsonl")
+    never = next((p["post_id"] for p in posts if p["post_id"] not in included), None)
+
+    def state():
+        rows = db_session.query(OwnerRequest).filter_by(owner_id=owner_id).all()
+        return request_statuses(rows, owner_posts=posts, dataset_dir=world.dataset)[0]
+
+    assert state().status == "pending" and state().post_id is None
+    world.apply_events()
+    done = state()
+    assert done.status == "applied" and done.posts == len(included)
+    statuses = photo_statuses(posts, dataset_dir=world.dataset, registry=world.registry)
+    assert not any(s.included for s in statuses)
+    if never is not None:  # a photo that was never in the training set stays out, with its own reason
+        assert next(s for s in statuses if s.post_id == never).reason != "revoked_by_event"
