@@ -140,6 +140,8 @@ def make_corpus(root: Path, n_plain: int = 24) -> Corpus:
     exif[0x0112] = 6
     post("z_rotated", jpeg_bytes(scene_image(112, size=96).resize((96, 64)), exif=exif.tobytes()))
     post("z_nocaption", jpeg_bytes(scene_image(113)), caption=None)
+    post("z_fsspec", jpeg_bytes(scene_image(114)))
+    posts[-1]["image_uri"] = (root / posts[-1]["image_uri"]).resolve().as_uri()  # file:// through fsspec
     manifest, owners_path = root / "posts.parquet", root / "owners.parquet"
     pq.write_table(pa.Table.from_pylist(posts, schema=POSTS_SCHEMA), manifest)
     pq.write_table(pa.Table.from_pylist(owners, schema=OWNERS_SCHEMA), owners_path)

@@ -62,10 +62,20 @@ def _require(table: pa.Table, columns: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} lacks required columns {missing} (see docs/interfaces.md)")
 
 
-def read_inputs(manifest: Path, owners: Path) -> pa.Table:
+def _read_parquet(path: Path | str) -> pa.Table:
+    """A local path or any fsspec URL (s3://, gs://, ...)."""
+    if "://" in str(path):
+        import fsspec
+
+        with fsspec.open(str(path), "rb") as fh:
+            return pq.read_table(fh)
+    return pq.read_table(path)
+
+
+def read_inputs(manifest: Path | str, owners: Path | str) -> pa.Table:
     """Posts joined with their owners (``owner_*`` columns); every post kept, even without owner."""
-    posts = pq.read_table(manifest)
-    owner_table = pq.read_table(owners)
+    posts = _read_parquet(manifest)
+    owner_table = _read_parquet(owners)
     _require(posts, POST_COLUMNS, f"manifest {manifest}")
     _require(owner_table, OWNER_COLUMNS, f"owners table {owners}")
     if pc.count_distinct(posts.column("post_id")).as_py() != posts.num_rows:
@@ -78,7 +88,7 @@ def read_inputs(manifest: Path, owners: Path) -> pa.Table:
     return joined.sort_by("post_id").combine_chunks()
 
 
-def build_dataset(manifest: Path, owners: Path, policy: Path | None = None, out: Path | None = None, *,
+def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None = None, out: Path | None = None, *,
                   ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
                   resolution: int | None = None, progress: bool = True) -> BuildReport:
     """Write a new version of the dataset at ``out``; see the module docstring."""
@@ -91,8 +101,8 @@ def build_dataset(manifest: Path, owners: Path, policy: Path | None = None, out:
     recover(out)
     pol = Policy.load(policy)
     resolution = resolution or settings.resolution
-    table = read_inputs(Path(manifest), Path(owners))
-    base_dir = str(Path(manifest).resolve().parent)
+    table = read_inputs(manifest, owners)
+    base_dir = str(manifest).rsplit("/", 1)[0] if "://" in str(manifest) else str(Path(manifest).resolve().parent)
     revoked = {r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
                for r in revocations.read(out).to_pylist()}
     as_of = pol.as_of or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -141,7 +151,7 @@ def build_dataset(manifest: Path, owners: Path, policy: Path | None = None, out:
         "rows": len(keep), "posts": len(rows), "counts_by_reason": counts, "resolution": resolution,
         "policy": {"label": pol.label, "name": pol.name, "version": pol.version, "digest": pol.digest,
                    "source": pol.source, "as_of": as_of.isoformat()},
-        "sources": {"manifest": file_digest(Path(manifest)), "owners": file_digest(Path(owners)),
+        "sources": {"manifest": file_digest(manifest), "owners": file_digest(owners),
                     "manifest_path": str(manifest), "owners_path": str(owners)},
         "code_version": code_version(), "runner": runner.name,
         "rows_per_second": {k: round(len(rows) / v, 1) for k, v in stage_seconds.items() if v > 0},

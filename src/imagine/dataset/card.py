@@ -10,12 +10,14 @@ from pathlib import Path
 from imagine.dataset.versions import CARDS, atomic_write_bytes
 
 
-def file_digest(path: Path | None) -> str | None:
-    """sha256 of a local file (streamed), or None."""
-    if path is None or not Path(path).is_file():
+def file_digest(path: Path | str | None) -> str | None:
+    """sha256 of a file (streamed; local path or fsspec URL), or None."""
+    if path is None:
         return None
+    import fsspec
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with fsspec.open(str(path), "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()

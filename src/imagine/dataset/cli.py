@@ -22,8 +22,8 @@ def _out(out: Path | None) -> Path:
 
 @dataset_app.command("build")
 def build_cmd(
-    manifest: Annotated[Optional[Path], typer.Option(help="posts.parquet (default: <platform_dir>/posts.parquet).")] = None,
-    owners: Annotated[Optional[Path], typer.Option(help="owners.parquet (default: <platform_dir>/owners.parquet).")] = None,
+    manifest: Annotated[Optional[str], typer.Option(help="posts.parquet, path or fsspec URL (default: <platform_dir>/posts.parquet).")] = None,
+    owners: Annotated[Optional[str], typer.Option(help="owners.parquet, path or fsspec URL (default: <platform_dir>/owners.parquet).")] = None,
     policy: Annotated[Optional[Path], typer.Option(help="Policy TOML (default: the shipped default policy).")] = None,
     out: OutOpt = None,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Run on Ray Data ('local' starts one).")] = None,

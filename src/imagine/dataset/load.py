@@ -26,6 +26,8 @@ from imagine.dataset.reserved import reservation
 
 def fetch_bytes(uri: str, base_dir: str | None) -> bytes:
     """Bytes of a local path (relative to ``base_dir``) or any fsspec URL."""
+    if "://" not in uri and base_dir and "://" in base_dir:
+        uri = f"{base_dir.rstrip('/')}/{uri}"  # relative to a manifest on object storage
     if "://" in uri:
         import fsspec
 

@@ -80,40 +80,72 @@ def _bit_value(needle: Needle) -> int:
     return int(np.packbits(floats == ONE_F32, bitorder="little").view("<u8")[0])
 
 
-def _scan_bytes(mm, size: int, needles: list[Needle], keys: dict, table: np.ndarray, rel: str, out: list[Hit]):
+CHUNK = 1 << 23  # words / floats per vectorised step (64 MiB / 32 MiB of file)
+LUT_BITS = 22
+
+
+def _lut(table: np.ndarray) -> np.ndarray:
+    """A 4 MiB presence table on the low bits: one gather rejects almost every word."""
+    lut = np.zeros(1 << LUT_BITS, dtype=bool)
+    lut[(table & np.uint64((1 << LUT_BITS) - 1)).astype(np.int64)] = True
+    return lut
+
+
+def _scan_bytes(mm, size: int, needles: list[Needle], keys: dict, table: np.ndarray, lut: np.ndarray, rel: str,
+                out: list[Hit]) -> None:
     words = np.frombuffer(mm, dtype="<u8", count=size // 8)
-    for w in np.flatnonzero(np.isin(words, table)):
-        pos = int(w) * 8
-        for ni, shift in keys[int(words[w])]:
-            n = needles[ni]
-            start = pos - shift
-            if start >= 0 and mm[start:start + len(n.data)] == n.data:
-                out.append(Hit(n.post_id, n.kind, rel, start))
+    mask = np.uint64((1 << LUT_BITS) - 1)
+    for base in range(0, words.size, CHUNK):
+        chunk = words[base:base + CHUNK]
+        cand = np.flatnonzero(lut[(chunk & mask).astype(np.int64)])
+        cand = cand[np.isin(chunk[cand], table)]
+        for w in cand:
+            pos = (base + int(w)) * 8
+            for ni, shift in keys[int(chunk[w])]:
+                n = needles[ni]
+                start = pos - shift
+                if start >= 0 and mm[start:start + len(n.data)] == n.data:
+                    out.append(Hit(n.post_id, n.kind, rel, start))
+        del chunk
     del words
 
 
-def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.ndarray, rel: str, out: list[Hit]):
-    n_floats = size // 4
-    if n_floats < 64:
-        return
-    bits = np.frombuffer(mm, dtype="<u4", count=n_floats) == ONE_F32
-    for phase in range(8):
-        packed = np.packbits(bits[phase:], bitorder="little")  # byte i: floats phase+8i .. phase+8i+7
-        for shift in range(8):
-            view = packed[shift:]
-            view = view[: (view.size // 8) * 8]
-            if view.size == 0:
-                continue
-            cand = np.flatnonzero(np.isin(view.view("<u8"), table))
-            for c in cand:
-                value = int(view[c * 8:(c + 1) * 8].view("<u8")[0])
-                first_float = phase + 8 * (shift + 8 * int(c))
-                start = first_float * 4
-                for ni in values.get(value, []):
-                    n = needles[ni]
-                    if mm[start:start + len(n.data)] == n.data:
-                        out.append(Hit(n.post_id, n.kind, rel, start))
-    del bits
+def _bit_runs(floats: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of every run of >= 64 consecutive floats that are all 0.0 or 1.0."""
+    runs = []
+    for base in range(0, floats.size, CHUNK):
+        ok = np.concatenate(([False], (floats[base:base + CHUNK] == 0) | (floats[base:base + CHUNK] == ONE_F32),
+                             [False]))
+        edges = np.flatnonzero(np.diff(ok.astype(np.int8)))
+        for s, e in zip(edges[::2], edges[1::2]):
+            s, e = base + int(s), base + int(e)
+            if runs and runs[-1][1] == s:  # a run continuing across the chunk border
+                runs[-1] = (runs[-1][0], e)
+            else:
+                runs.append((s, e))
+    return [(s, e) for s, e in runs if e - s >= 64]
+
+
+def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.ndarray, rel: str,
+               out: list[Hit]) -> None:
+    floats = np.frombuffer(mm, dtype="<u4", count=size // 4)
+    for s, e in _bit_runs(floats):
+        bits = floats[s:e] == ONE_F32
+        for phase in range(8):
+            packed = np.packbits(bits[phase:], bitorder="little")  # byte i: floats phase+8i .. +7
+            for shift in range(8):
+                view = packed[shift:]
+                view = view[: (view.size // 8) * 8]
+                if view.size == 0:
+                    continue
+                for c in np.flatnonzero(np.isin(view.view("<u8"), table)):
+                    value = int(view[c * 8:(c + 1) * 8].view("<u8")[0])
+                    start = (s + phase + 8 * (shift + 8 * int(c))) * 4
+                    for ni in values.get(value, []):
+                        n = needles[ni]
+                        if mm[start:start + len(n.data)] == n.data:
+                            out.append(Hit(n.post_id, n.kind, rel, start))
+    del floats
 
 
 def scan(root: Path, needles: list[Needle]) -> ScanResult:
@@ -129,6 +161,7 @@ def scan(root: Path, needles: list[Needle]) -> ScanResult:
             k = n.anchor + j
             keys.setdefault(int.from_bytes(n.data[k:k + 8], "little"), []).append((ni, k))
     key_table = np.fromiter(keys.keys(), dtype=np.uint64, count=len(keys))
+    lut = _lut(key_table)
     value_table = np.fromiter(values.keys(), dtype=np.uint64, count=len(values))
     for path in _files(root):
         size = path.stat().st_size
@@ -139,7 +172,7 @@ def scan(root: Path, needles: list[Needle]) -> ScanResult:
         rel = str(path.relative_to(root))
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             if keys:
-                _scan_bytes(mm, size, needles, keys, key_table, rel, result.hits)
+                _scan_bytes(mm, size, needles, keys, key_table, lut, rel, result.hits)
             if values:
                 _scan_bits(mm, size, needles, values, value_table, rel, result.hits)
     uniq = {(h.post_id, h.kind, h.path, h.offset): h for h in result.hits}

@@ -43,16 +43,20 @@ ALL_REASONS = (INCLUDED, *CONSENT_REASONS, CAPTION_NOT_ENGLISH, CAPTION_EMPTY, F
 
 TS = pa.timestamp("us", tz="UTC")
 
+# Stored verbatim (Lance would otherwise FSST/zstd-compress them), so that the erasure proof can
+# find these bytes on disk by scanning files - and a control shows it would.
+_VERBATIM = {"lance-encoding:compression": "none"}
+
 # images.lance: the training rows (docs/interfaces.md), plus phash_bits for the vector index.
 IMAGES_SCHEMA = pa.schema([
     pa.field("post_id", pa.string(), nullable=False),
     pa.field("owner_id", pa.string(), nullable=False),
-    pa.field("image", pa.binary()),
+    pa.field("image", pa.binary(), metadata=_VERBATIM),
     pa.field("caption", pa.string()),
     pa.field("raw_caption", pa.string()),
     pa.field("caption_embedding", pa.list_(pa.float32(), EMBED_DIM)),
-    pa.field("sha256", pa.string()),
-    pa.field("phash", pa.string()),
+    pa.field("sha256", pa.string(), metadata=_VERBATIM),
+    pa.field("phash", pa.string(), metadata=_VERBATIM),
     pa.field("policy_version", pa.string()),
     # The 64 phash bits as 0/1 floats: squared L2 between two rows is their Hamming distance.
     pa.field("phash_bits", pa.list_(pa.float32(), PHASH_BITS)),
