@@ -130,8 +130,9 @@ class PromptPolicy:
         return build({skeleton(p) for p in phrases}), build({fold(p) for p in phrases})
 
     def _build_semantic(self, cache_dir: Path | None) -> None:
-        from imagine.guard.semantic import SemanticIndex
+        from imagine.guard.semantic import SemanticIndex, load_encoder
 
+        load_encoder()  # now, not on the first check: load once, check fast
         texts, labels = [], []
         for rule in self._rules:
             texts += list(rule.category.descriptions)
