@@ -18,11 +18,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imagine.eval.arena import ArenaResult, Vote, plot_rankings, rank_votes
+from imagine.generate.requests import MAX_PROMPT_CHARS
 from imagine.serve.context import ServiceContext
 from imagine.serve.db.models import Job, User, new_id
 from imagine.serve.db.models_owners import ArenaBattle
@@ -54,6 +55,17 @@ def contestants(ctx: ServiceContext) -> dict[str, dict]:
     return out
 
 
+def _generate_body(prompt: str, seed: int, contestant: dict) -> GenerateCreate:
+    """The contestant's generation request, validated like any API request (same error codes)."""
+    try:
+        return GenerateCreate(prompt=prompt, n=1, seed=seed, steps=contestant.get("steps"),
+                              guidance=contestant.get("guidance"), sampler=contestant.get("sampler"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        code = "prompt_too_long" if first.get("type") == "string_too_long" else "invalid_request"
+        raise ApiError(code, f"prompt: {first.get('msg', 'invalid value')}", param="prompt") from exc
+
+
 async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: str) -> ArenaBattle:
     """Pick two contestants at random, generate both (same seed), store the battle with a random left/right."""
     pool = contestants(ctx)
@@ -63,8 +75,7 @@ async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: 
     image_ids = []
     for name in (left, right):
         c = pool[name]
-        body = GenerateCreate(prompt=prompt, n=1, seed=seed, steps=c.get("steps"), guidance=c.get("guidance"),
-                              sampler=c.get("sampler"))
+        body = _generate_body(prompt, seed, c)
         if c.get("model") is not None:
             image_ids.append(await _generate_with_model(ctx, http, user, body, c["model"]))
             continue
@@ -199,7 +210,7 @@ def arena_results_plot(user: PageUser, db: DbDep, ctx: CtxDep) -> Response:
 
 
 class BattleCreate(BaseModel):
-    prompt: str = Field(min_length=1, max_length=1024)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
 
 
 class BattlePublic(BaseModel):

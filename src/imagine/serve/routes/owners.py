@@ -72,6 +72,8 @@ def _claim(ctx: ServiceContext, db: Session, user: User, code: str) -> str:
         return claim_owner(db, user_id=user.id, code=code, claim_codes_path=_paths(ctx).claim_codes).owner_id
     except ClaimError as exc:
         raise ApiError("invalid_request", str(exc), param="code") from exc
+    except FileNotFoundError as exc:  # no platform export yet: nothing can be claimed
+        raise ApiError("invalid_request", "There are no photo owners to claim on this server yet.", param="code") from exc
 
 
 def _act(ctx: ServiceContext, db: Session, user: User, action: str, post_id: str | None) -> OwnerRequest:
