@@ -33,6 +33,7 @@ def browser():
 
 def _sign_up(page, base: str) -> str:
     email = f"b-{uuid.uuid4().hex[:8]}@example.org"
+    page.set_default_timeout(120_000)  # a shared 2-core CI machine can be slow to generate
     page.goto(f"{base}/signup")
     page.fill("#email", email)
     page.fill("#password", "correct horse battery")
