@@ -94,3 +94,16 @@ def test_purge_with_nothing_to_erase_respects_retention(dataset):
     result = purge(dataset, retention_days=30)
     assert result.purged_posts == 0 and result.versions_removed == 0
     assert v in {x["version"] for x in lance.dataset(str(dataset / "images.lance")).versions()}
+
+
+def test_build_with_events_decides_revocations_before_fetching(corpus, policy_file, tmp_path):
+    from imagine.dataset.build import build_dataset
+
+    report = build_dataset(corpus.manifest, corpus.owners, policy_file, tmp_path / "ds", events=corpus.events,
+                           progress=False)
+    dec = {r["post_id"]: r for r in read_decisions(tmp_path / "ds").to_pylist()}
+    assert {p: dec[p]["reason"] for p in REVOKED} == dict.fromkeys(REVOKED, "revoked_by_event")
+    assert dec["p002"]["detail"] == "visibility_changed:e2" and dec["p004"]["reason"] == "included"
+    assert report.counts_by_reason["revoked_by_event"] == 3
+    # y_exact duplicated p001; with p001 revoked it is no longer a duplicate of anything kept.
+    assert dec["y_exact"]["reason"] == "included"

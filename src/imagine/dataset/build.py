@@ -89,9 +89,13 @@ def read_inputs(manifest: Path | str, owners: Path | str) -> pa.Table:
 
 
 def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None = None, out: Path | None = None, *,
-                  ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
+                  events: Path | None = None, ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
                   resolution: int | None = None, progress: bool = True) -> BuildReport:
-    """Write a new version of the dataset at ``out``; see the module docstring."""
+    """Write a new version of the dataset at ``out``; see the module docstring.
+
+    ``events``: the platform's event log; posts it revokes (deleted, opted out, made non-public
+    after the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
+    """
     from imagine.config import get_settings
 
     settings = get_settings().dataset
@@ -103,8 +107,15 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     resolution = resolution or settings.resolution
     table = read_inputs(manifest, owners)
     base_dir = str(manifest).rsplit("/", 1)[0] if "://" in str(manifest) else str(Path(manifest).resolve().parent)
-    revoked = {r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
-               for r in revocations.read(out).to_pylist()}
+    revoked: dict[str, Revocation] = {}
+    if events is not None:  # platform events newer than the manifest snapshot still bind
+        from imagine.dataset.events import read_events, revocations_for
+
+        found = revocations_for(read_events(Path(events)), table.select(["post_id", "owner_id"]),
+                                pol.allowed_visibilities)
+        revoked = {pid: Revocation(ev.event_id, ev.type, ev.ts) for pid, ev in found.items()}
+    revoked.update({r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
+                    for r in revocations.read(out).to_pylist()})
     as_of = pol.as_of or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     stages = [
         ConsentStage(pol, as_of, revoked),
@@ -152,6 +163,7 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
         "policy": {"label": pol.label, "name": pol.name, "version": pol.version, "digest": pol.digest,
                    "source": pol.source, "as_of": as_of.isoformat()},
         "sources": {"manifest": file_digest(manifest), "owners": file_digest(owners),
+                    "events": file_digest(events), "events_path": str(events) if events else None,
                     "manifest_path": str(manifest), "owners_path": str(owners)},
         "code_version": code_version(), "runner": runner.name,
         "rows_per_second": {k: round(len(rows) / v, 1) for k, v in stage_seconds.items() if v > 0},

@@ -25,6 +25,7 @@ def build_cmd(
     manifest: Annotated[Optional[str], typer.Option(help="posts.parquet, path or fsspec URL (default: <platform_dir>/posts.parquet).")] = None,
     owners: Annotated[Optional[str], typer.Option(help="owners.parquet, path or fsspec URL (default: <platform_dir>/owners.parquet).")] = None,
     policy: Annotated[Optional[Path], typer.Option(help="Policy TOML (default: the shipped default policy).")] = None,
+    events: Annotated[Optional[Path], typer.Option(help="Platform events.jsonl whose revocations already bind this build (default: none; see apply-events).")] = None,
     out: OutOpt = None,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Run on Ray Data ('local' starts one).")] = None,
     workers: Annotated[int, typer.Option(help="Local runner processes.")] = 1,
@@ -40,8 +41,8 @@ def build_cmd(
 
     platform = get_settings().platform_dir
     report = build_dataset(manifest or platform / "posts.parquet", owners or platform / "owners.parquet", policy,
-                           _out(out), ray_address=ray_address, workers=workers, batch_size=batch_size,
-                           resolution=resolution)
+                           _out(out), events=events, ray_address=ray_address, workers=workers,
+                           batch_size=batch_size, resolution=resolution)
     table = Table(title=f"{report.dataset_dir} v{report.version}: {report.rows} rows of {report.posts} posts "
                         f"in {report.seconds:.1f}s ({report.runner})")
     table.add_column("stage")

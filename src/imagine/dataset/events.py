@@ -58,25 +58,34 @@ def read_events(path: Path) -> list[Event]:
 
 
 def revocations_for(events: list[Event], posts: pa.Table, allowed_visibilities: frozenset[str]) -> dict[str, Event]:
-    """``{post_id: first event that revokes it}`` for the posts in ``posts`` (post_id, owner_id)."""
+    """``{post_id: the event that revokes it}`` for the posts in ``posts`` (post_id, owner_id).
+
+    Deletions and opt-outs are final: the first one wins. Visibility is the *last* change: a post
+    made private and public again is not revoked.
+    """
     by_owner: dict[str, list[str]] = {}
     present = set(posts.column("post_id").to_pylist())
     for pid, oid in zip(posts.column("post_id").to_pylist(), posts.column("owner_id").to_pylist()):
         by_owner.setdefault(oid, []).append(pid)
-    out: dict[str, Event] = {}
+    final: dict[str, Event] = {}
+    last_visibility: dict[str, Event] = {}
     for ev in events:
         if ev.type in OWNER_EVENTS:
             targets = by_owner.get(ev.owner_id, [])
         elif ev.type == "visibility_changed":
-            targets = [ev.post_id] if ev.visibility not in allowed_visibilities else []
+            last_visibility[ev.post_id] = ev
+            continue
         elif ev.type in POST_EVENTS:
             targets = [ev.post_id]
         else:
             raise ValueError(f"event {ev.event_id}: unknown type {ev.type!r}")
         for pid in targets:
-            if pid in present and pid not in out:
-                out[pid] = ev
-    return out
+            if pid in present and pid not in final:
+                final[pid] = ev
+    for pid, ev in last_visibility.items():
+        if pid in present and pid not in final and ev.visibility not in allowed_visibilities:
+            final[pid] = ev
+    return final
 
 
 def pending_post_events(dataset_dir: Path, events: Path, policy: Path | None = None) -> dict[str, Event]:
