@@ -180,14 +180,17 @@ def rank_votes(
         return ArenaResult(standings=[], votes=0, fitted_votes=0, bootstrap=bootstrap, confidence=confidence)
 
     rows = _vote_rows(fitted, index) if fitted else np.zeros((0, 3))
-    theta = fit_strengths(_wins_from_weights(rows, np.ones((1, len(fitted))), n)[0], ridge=ridge)
+    # Identical votes (same sides, same outcome) collapse into one cell with a count: at most 3·K² cells.
+    cells, counts = np.unique(rows, axis=0, return_counts=True) if fitted else (rows, np.zeros(0))
+    theta = fit_strengths(_wins_from_weights(cells, counts[None].astype(np.float64), n)[0], ridge=ridge)
     low = high = theta
     if bootstrap > 0 and fitted:
         rng = np.random.default_rng(seed)
-        # Resampling votes with replacement == multinomial multiplicities over the observed votes.
-        weights = rng.multinomial(len(fitted), np.full(len(fitted), 1.0 / len(fitted)), size=bootstrap).astype(np.float64)
+        # Resampling the votes with replacement == multinomial counts over the cells, in proportion to
+        # their observed counts (the same distribution, without a bootstrap x votes matrix).
+        weights = rng.multinomial(len(fitted), counts / counts.sum(), size=bootstrap).astype(np.float64)
         samples = np.concatenate(
-            [fit_strengths(_wins_from_weights(rows, chunk, n), ridge=ridge) for chunk in np.array_split(weights, max(1, bootstrap // 250))]
+            [fit_strengths(_wins_from_weights(cells, chunk, n), ridge=ridge) for chunk in np.array_split(weights, max(1, bootstrap // 250))]
         )
         alpha = (1.0 - confidence) / 2.0
         low, high = np.quantile(samples, [alpha, 1.0 - alpha], axis=0)
