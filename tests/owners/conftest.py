@@ -75,6 +75,16 @@ class World:
 
         return apply_events(self.dataset, self.platform / "events.jsonl")
 
+    def cli(self, *args: str) -> str:
+        """Run the real ``imagine`` command on this data home (a separate process, like an operator would)."""
+        import subprocess
+        import sys
+
+        done = subprocess.run([sys.executable, "-m", "imagine", "--data-home", str(self.home), *args],
+                              capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
     def purge(self):
         from imagine.dataset.purge import purge
 

@@ -64,7 +64,7 @@ def test_owner_claims_opts_out_and_sees_applied_then_purged(world, make_app, bro
         status = page.locator(f"#requests tr[data-post-id='{post}'] .request-status")
         assert status.get_attribute("data-status") == "pending"
 
-        world.apply_events()  # `imagine dataset apply-events`
+        world.cli("dataset", "apply-events")
         page.reload()
         assert status.get_attribute("data-status") == "applied"
         applied_at = page.locator(f"#requests tr[data-post-id='{post}'] .applied-at").inner_text()
@@ -72,7 +72,7 @@ def test_owner_claims_opts_out_and_sees_applied_then_purged(world, make_app, bro
         assert page.get_attribute("#photo-status", "data-included") == "no"
         assert "revoked_by_event" in page.inner_text("#photo-status")
 
-        world.purge()  # `imagine dataset purge`
+        world.cli("dataset", "purge")
         page.reload()
         assert status.get_attribute("data-status") == "purged"
         assert page.locator(f"#requests tr[data-post-id='{post}'] .purged-at").inner_text().endswith("UTC")
