@@ -162,7 +162,7 @@ def test_admin_sees_retrain_due_after_a_revocation(world, make_app, browser):
         owner.click("#claim-form button")
         owner.goto(f"{base}/owners/photos/{posts[0]}")
         owner.click("#delete-photo")
-        world.apply_events()
+        world.cli("dataset", "apply-events")
 
         admin.reload()
         assert retrain.get_attribute("data-due") == "yes"
