@@ -34,8 +34,8 @@ def load_minilm():
     return model
 
 
-def embed_texts(texts: list[str], *, batch_size: int = 128) -> np.ndarray:
-    """(n, 384) float32, L2-normalised; duplicates are embedded once."""
+def embed_texts(texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+    """(n, 384) float32, L2-normalised; duplicates are embedded once (small batches are faster on CPU)."""
     if not texts:
         return np.zeros((0, s.EMBED_DIM), dtype=np.float32)
     unique = sorted(set(texts))
