@@ -26,7 +26,7 @@ from imagine.dataset import schema as s
 from imagine.dataset.card import code_version, file_digest, read_card, write_card
 from imagine.dataset.policy import Policy
 from imagine.dataset.versions import (
-    VersionInfo, commit_version, latest_version, list_versions, now_utc, open_images, recover,
+    VersionInfo, commit_version, latest_version, now_utc, open_images, recover,
 )
 from imagine.dataset.write import append_decisions, read_decisions
 

@@ -29,7 +29,7 @@ from imagine.dataset import revocations
 from imagine.dataset.card import code_version, read_card, write_card
 from imagine.dataset.proof import Proof, prove_absent
 from imagine.dataset.versions import (
-    IMAGES, VersionInfo, commit_version, latest_version, list_versions, now_utc, recover,
+    IMAGES, VersionInfo, commit_version, latest_version, now_utc, recover,
 )
 from imagine.dataset.write import append_decisions, build_indices, read_decisions
 
@@ -180,4 +180,4 @@ def _version_time(ds, version: int):
     return now_utc()
 
 
-__all__ = ["purge", "PurgeReport", "list_versions"]
+__all__ = ["purge", "PurgeReport"]
