@@ -34,3 +34,16 @@ def test_policy_figures_on_both_splits(policy):
         assert result.overall_recall >= 0.92, (split, result.misses)
         assert min(result.recall.values()) >= 0.8, (split, result.recall)
         assert result.false_refusal_rate <= 0.04, (split, result.false_refusals)
+
+
+def test_demo_platform_captions_are_never_refused(policy):
+    """The platform's own captions (both styles) are the most common prompts; none may be refused."""
+    import random
+
+    from imagine.platform.captions import describe_scene
+    from imagine.platform.scenes import sample_scene
+
+    rng = random.Random(7)
+    captions = [describe_scene(sample_scene(rng, held_out=None), rng, style=rng.choice(("canonical", "casual"))) for _ in range(100)]
+    refused = [(c, d.code, d.matched) for c in captions if not (d := policy.check(c)).allowed]
+    assert refused == []
