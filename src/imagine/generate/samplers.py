@@ -13,17 +13,22 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Sampler:
-    """A diffusers scheduler class (by name, imported lazily) and the config overrides that make the sampler."""
+    """A scheduler class (``"module:Class"``, imported lazily) and the config overrides that make the sampler."""
 
-    class_name: str
+    class_path: str
     overrides: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
     @property
-    def scheduler_class(self) -> type:
-        import diffusers
+    def class_name(self) -> str:
+        return self.class_path.rpartition(":")[2]
 
-        return getattr(diffusers, self.class_name)
+    @property
+    def scheduler_class(self) -> type:
+        import importlib
+
+        module, _, name = self.class_path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def from_config(self, scheduler_config: dict[str, Any], **kwargs: Any) -> Any:
         """A fresh scheduler for the model's training noise schedule (same call as the diffusers class method)."""
@@ -31,12 +36,13 @@ class Sampler:
 
 
 SAMPLERS: dict[str, Sampler] = {
-    "dpmpp": Sampler("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
+    "dpmpp": Sampler("diffusers:DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2},
                      "DPM-Solver++ (2M): good images in 15-25 steps"),
-    "unipc": Sampler("UniPCMultistepScheduler", {}, "UniPC: strongest at very few steps"),
-    "euler": Sampler("EulerDiscreteScheduler", {}, "Euler: simple, deterministic"),
-    "euler_a": Sampler("EulerAncestralDiscreteScheduler", {}, "Euler ancestral: adds fresh noise each step"),
-    "ddim": Sampler("DDIMScheduler", {}, "DDIM (eta 0): deterministic, needs more steps"),
+    "unipc": Sampler("diffusers:UniPCMultistepScheduler", {}, "UniPC: strongest at very few steps"),
+    "euler": Sampler("diffusers:EulerDiscreteScheduler", {}, "Euler: simple, deterministic"),
+    "euler_a": Sampler("imagine.generate.euler_ancestral:PreciseEulerAncestralScheduler", {},
+                       "Euler ancestral: adds fresh noise each step (float64 sigmas, see euler_ancestral.py)"),
+    "ddim": Sampler("diffusers:DDIMScheduler", {}, "DDIM (eta 0): deterministic, needs more steps"),
 }
 
 
