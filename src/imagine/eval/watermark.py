@@ -248,6 +248,14 @@ def to_markdown(ev: WatermarkEval, command: str) -> str:
         f"Goal: detection >= {GOAL['detection']} after {' and '.join(GOAL['attacks'])} at <= {GOAL['fp']} false positives"
         f" on the first set: **{'met' if ev.goal_met else 'NOT met'}**.",
         "",
+        "Sets: `scenes` = demo scenes rendered at the model's 32 px and upscaled to 256 px (what the shipped model"
+        " delivers); `sharp` = the same scenes rendered at 256 px (hard edges); `textures` = 1/f colour noise"
+        " (busier than photos). Every image carries the visible label, as delivered. Attacks: JPEG quality"
+        " 90/75/50; bicubic resize to 0.5x; random crop keeping 90% of each side; rotation by +-2 degrees"
+        " (same size, black corners); brightness x1.2 then contrast x0.8; WebP quality 80; 0.5x resize then JPEG 75.",
+        "Detection: sync score >= threshold (searching 8 scales x 7 rotations). False positives: never-marked"
+        " images of each set through the same search; 0 of n has a 95% upper bound of 3/n.",
+        "",
         "Cells: detection rate / payload rate (CRC-valid and correct) / bit accuracy.",
         "",
         "| set | PSNR dB | " + " | ".join(attacks) + " | FP (clean) | clean score p99 / max |",
