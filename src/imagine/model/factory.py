@@ -32,7 +32,7 @@ def build_unet(model: ModelConfig):
         layers_per_block=model.layers_per_block,
         cross_attention_dim=HIDDEN_SIZE,
         attention_head_dim=model.attention_head_dim,
-        norm_num_groups=min(32, min(model.block_out_channels)),
+        norm_num_groups=min(model.norm_num_groups, min(model.block_out_channels)),
     )
 
 

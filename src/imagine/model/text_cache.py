@@ -58,8 +58,11 @@ def encode_captions(
         if path.is_file():
             return CaptionStates(**torch.load(path, weights_only=True))
     unique = sorted(set(captions))
-    index = {c: i for i, c in enumerate(unique)}
     lengths = [int(m.sum()) for m in encoder.tokenize(unique, padding="longest")[1]] if unique else [2]
+    # Encode in order of length so each batch pads only to its own longest caption.
+    order = sorted(range(len(unique)), key=lambda i: (lengths[i], unique[i]))
+    unique = [unique[i] for i in order]
+    index = {c: i for i, c in enumerate(unique)}
     width = max(max(lengths), 2)
     states = torch.zeros(len(unique), width, 384, dtype=torch.float16)
     mask = torch.zeros(len(unique), width, dtype=torch.int64)

@@ -23,6 +23,7 @@ class ModelConfig:
     layers_per_block: int = 1
     cross_attention_levels: tuple[bool, ...] = (False, True, True)
     attention_head_dim: int = 32
+    norm_num_groups: int = 32
     max_text_length: int = 32
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
