@@ -42,7 +42,8 @@ def get_db(ctx: CtxDep) -> Iterator[Session]:
             raise
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client's next request sees the write.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def client_ip(request: Request) -> str:
