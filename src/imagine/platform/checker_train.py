@@ -121,6 +121,7 @@ def _save(model: "torch.nn.Module", out: Path) -> None:
     state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in model.state_dict().items()}
     tmp = out / "model.safetensors.tmp"
     save_file(state, str(tmp))
+    tmp.chmod(0o644)
     tmp.replace(out / "model.safetensors")
     model.config.save(out / "config.json")
 

@@ -1,0 +1,83 @@
+"""The shipped scene checker: accuracy on held-out rendered scenes and false positives, with floors.
+
+The figures in docs/scene-checker.md come from `imagine platform eval-checker` (1000 scenes); this test
+recomputes them on fewer scenes and holds them to floors a little under those figures.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from imagine.platform.checker import SceneChecker, check_scene, judge, relation_holds
+from imagine.platform.checker_eval import evaluate_checker
+from imagine.platform.render import render_scene
+from imagine.platform.scenes import Scene, SceneObject
+
+# The issue's goal is >= 0.98 per attribute at the default model's resolution (32 px).
+ACCURACY_FLOORS = {"object": 0.98, "colour": 0.98, "relation": 0.98, "count": 0.98, "background": 0.98,
+                   "orientation": 0.97, "scene": 0.95}
+FALSE_POSITIVE_CEILINGS = {"another random scene": 0.02, "one colour changed": 0.03, "one kind changed": 0.03,
+                           "one background changed": 0.02, "two objects swapped": 0.03}
+
+
+@pytest.fixture(scope="module")
+def checker() -> SceneChecker:
+    return SceneChecker.load()
+
+
+@pytest.fixture(scope="module")
+def report(checker):
+    return evaluate_checker(checker, scenes=300, seed=424242, sizes=(32, 64, 128))
+
+
+@pytest.mark.parametrize("condition", ["clean 32px", "clean 64px", "clean 128px"])
+def test_checker_accuracy_floors(report, condition):
+    accuracy = report.accuracy[condition]
+    low = {k: round(v, 3) for k, v in accuracy.items() if k in ACCURACY_FLOORS and v < ACCURACY_FLOORS[k]}
+    assert low == {}, f"{condition}: {accuracy}"
+
+
+def test_checker_survives_degradation(report):
+    accuracy = report.accuracy["degraded 32px (blur/noise/JPEG/colour)"]
+    low = {k: v for k, v in accuracy.items() if v < (0.93 if k == "scene" else 0.97)}
+    assert low == {}, accuracy
+
+
+def test_checker_false_positive_ceilings(report):
+    high = {k: v for k, v in report.false_positive.items() if v > FALSE_POSITIVE_CEILINGS[k]}
+    assert high == {}, report.false_positive
+
+
+def test_check_scene_verdicts_on_a_known_image():
+    scene = Scene("grass", (
+        SceneObject("car", "red", (0.05, 0.55, 0.4, 0.9)),
+        SceneObject("star", "yellow", (0.6, 0.1, 0.95, 0.45)),
+    ))
+    image = render_scene(scene, 64)
+    check = check_scene(image, scene)
+    assert check.correct and check.objects_ok and check.relations_ok and check.counts_ok
+    assert [r.relation for r in check.relations] == ["left of", "right of"]
+    wrong = Scene("night", scene.objects)
+    assert not check_scene(image, wrong).correct and check_scene(image, wrong).background_found == "grass"
+    blue = Scene("grass", (SceneObject("car", "blue", scene.objects[0].box), scene.objects[1]))
+    verdict = check_scene(image, blue)
+    assert verdict.objects_ok and not verdict.colours_ok and not verdict.correct
+
+
+def test_judge_counts_and_relations_without_the_network():
+    from imagine.platform.checker import Detection
+
+    scene = Scene("sky", tuple(SceneObject("star", "red", (x, 0.4, x + 0.25, 0.65)) for x in (0.02, 0.37, 0.72)))
+    three = [Detection("star", "red", False, (x + 0.125, 0.525), 0.9) for x in (0.02, 0.37, 0.72)]
+    assert judge(scene, three, "sky").correct
+    two = judge(scene, three[:2], "sky")
+    assert not two.counts_ok and not two.objects_ok and not two.correct
+    assert relation_holds((0.2, 0.5), "left of", (0.6, 0.55)) and not relation_holds((0.2, 0.5), "right of", (0.6, 0.55))
+    assert relation_holds((0.5, 0.1), "above", (0.45, 0.8)) and not relation_holds((0.5, 0.5), "above", (0.5, 0.52))
+
+
+def test_checker_rejects_mismatched_batches(checker):
+    with pytest.raises(ValueError):
+        checker.check_many([render_scene(Scene("sky", (SceneObject("car", "red", (0.1, 0.1, 0.4, 0.4)),)), 32)], [])
