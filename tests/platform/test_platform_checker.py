@@ -81,3 +81,15 @@ def test_judge_counts_and_relations_without_the_network():
 def test_checker_rejects_mismatched_batches(checker):
     with pytest.raises(ValueError):
         checker.check_many([render_scene(Scene("sky", (SceneObject("car", "red", (0.1, 0.1, 0.4, 0.4)),)), 32)], [])
+
+
+@pytest.mark.slow
+def test_training_is_deterministic(tmp_path):
+    from imagine.platform.checker_train import TrainConfig, train_checker
+
+    config = TrainConfig(samples=256, epochs=1, batch_size=64)
+    a = train_checker(tmp_path / "a", config, progress=False)
+    b = train_checker(tmp_path / "b", config, progress=False)
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert SceneChecker.load(a).check(render_scene(Scene("sky", (SceneObject("car", "red", (0.1, 0.1, 0.4, 0.4)),)), 32),
+                                      Scene("sky", (SceneObject("car", "red", (0.1, 0.1, 0.4, 0.4)),))) is not None
