@@ -11,6 +11,7 @@ model, optimiser, LR schedule, EMA, RNG states and the data position.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import copy
 import hashlib
@@ -104,6 +105,8 @@ class Trainer:
         self.loss_history: list[tuple[int, float]] = []
         self.wall_before = 0.0
         self.resumed_from: int | None = None
+        self._reader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lance-reader")
+        self._prefetched: dict[int, concurrent.futures.Future] = {}
 
     # -- one optimiser step ------------------------------------------------------------
     def micro_batch_loss(self, micro_batch: int) -> torch.Tensor:
@@ -113,8 +116,7 @@ class Trainer:
 
         cfg = self.cfg
         rank = self.acc.process_index
-        idx = self.stream.indices(micro_batch, self.global_batch, rank, self.batch_size)
-        images, rows = self.stream.fetch(idx)
+        images, rows = self.fetch(micro_batch)
         x0 = to_model_range(images).to(self.acc.device)
         if cfg.data.hflip:
             x0 = torch.flip(x0, dims=[3])
@@ -141,6 +143,18 @@ class Trainer:
             weight = clipped / snr if cfg.model.prediction_type == "epsilon" else clipped / (snr + 1)
             mse = mse * weight
         return mse.mean()
+
+    def fetch(self, micro_batch: int) -> tuple[torch.Tensor, list[int]]:
+        """This process's rows of ``micro_batch``; the next one is read and decoded in a thread meanwhile."""
+        rank = self.acc.process_index
+
+        def read(mb: int):
+            return self.stream.fetch(self.stream.indices(mb, self.global_batch, rank, self.batch_size))
+
+        pending = self._prefetched.pop(micro_batch, None)
+        batch = pending.result() if pending is not None else read(micro_batch)
+        self._prefetched = {micro_batch + 1: self._reader.submit(read, micro_batch + 1)}
+        return batch
 
     def train_step(self) -> float:
         """Accumulate ``grad_accum`` micro-batches, clip, step optimiser, LR schedule and EMA."""
@@ -271,6 +285,7 @@ class Trainer:
                     log.warning("stopping at step %d: the %.0f-minute budget is spent", self.step, cfg.max_minutes)
                     break
         wall = self.wall_before + time.monotonic() - started
+        self._reader.shutdown(wait=True, cancel_futures=True)
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
             return self.finish(wall)
