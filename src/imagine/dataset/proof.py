@@ -91,15 +91,22 @@ def _lut(table: np.ndarray) -> np.ndarray:
     return lut
 
 
+def _members(values: np.ndarray, table: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Indices of ``values`` (uint64) found in the sorted ``table``: LUT on the low bits, then search."""
+    low = values.view(np.uint32)[::2] if values.flags.c_contiguous else (values & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    cand = np.flatnonzero(lut[low & np.uint32((1 << LUT_BITS) - 1)])
+    if cand.size == 0:
+        return cand
+    pos = np.minimum(np.searchsorted(table, values[cand]), table.size - 1)
+    return cand[table[pos] == values[cand]]
+
+
 def _scan_bytes(mm, size: int, needles: list[Needle], keys: dict, table: np.ndarray, lut: np.ndarray, rel: str,
                 out: list[Hit]) -> None:
     words = np.frombuffer(mm, dtype="<u8", count=size // 8)
-    mask = np.uint64((1 << LUT_BITS) - 1)
     for base in range(0, words.size, CHUNK):
         chunk = words[base:base + CHUNK]
-        cand = np.flatnonzero(lut[(chunk & mask).astype(np.int64)])
-        cand = cand[np.isin(chunk[cand], table)]
-        for w in cand:
+        for w in _members(chunk, table, lut):
             pos = (base + int(w)) * 8
             for ni, shift in keys[int(chunk[w])]:
                 n = needles[ni]
@@ -114,8 +121,8 @@ def _bit_runs(floats: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of every run of >= 64 consecutive floats that are all 0.0 or 1.0."""
     runs = []
     for base in range(0, floats.size, CHUNK):
-        ok = np.concatenate(([False], (floats[base:base + CHUNK] == 0) | (floats[base:base + CHUNK] == ONE_F32),
-                             [False]))
+        # Bits outside 1.0's pattern set -> not 0.0/1.0 (a superset test: runs are only candidates).
+        ok = np.concatenate(([False], (floats[base:base + CHUNK] & np.uint32(~ONE_F32 & 0xFFFFFFFF)) == 0, [False]))
         edges = np.flatnonzero(np.diff(ok.astype(np.int8)))
         for s, e in zip(edges[::2], edges[1::2]):
             s, e = base + int(s), base + int(e)
@@ -126,7 +133,7 @@ def _bit_runs(floats: np.ndarray) -> list[tuple[int, int]]:
     return [(s, e) for s, e in runs if e - s >= 64]
 
 
-def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.ndarray, rel: str,
+def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.ndarray, lut: np.ndarray, rel: str,
                out: list[Hit]) -> None:
     floats = np.frombuffer(mm, dtype="<u4", count=size // 4)
     for s, e in _bit_runs(floats):
@@ -138,7 +145,7 @@ def _scan_bits(mm, size: int, needles: list[Needle], values: dict, table: np.nda
                 view = view[: (view.size // 8) * 8]
                 if view.size == 0:
                     continue
-                for c in np.flatnonzero(np.isin(view.view("<u8"), table)):
+                for c in _members(view.view("<u8"), table, lut):
                     value = int(view[c * 8:(c + 1) * 8].view("<u8")[0])
                     start = (s + phase + 8 * (shift + 8 * int(c))) * 4
                     for ni in values.get(value, []):
@@ -160,9 +167,10 @@ def scan(root: Path, needles: list[Needle]) -> ScanResult:
         for j in range(8):
             k = n.anchor + j
             keys.setdefault(int.from_bytes(n.data[k:k + 8], "little"), []).append((ni, k))
-    key_table = np.fromiter(keys.keys(), dtype=np.uint64, count=len(keys))
+    key_table = np.sort(np.fromiter(keys.keys(), dtype=np.uint64, count=len(keys)))
     lut = _lut(key_table)
-    value_table = np.fromiter(values.keys(), dtype=np.uint64, count=len(values))
+    value_table = np.sort(np.fromiter(values.keys(), dtype=np.uint64, count=len(values)))
+    value_lut = _lut(value_table)
     for path in _files(root):
         size = path.stat().st_size
         result.files += 1
@@ -174,7 +182,7 @@ def scan(root: Path, needles: list[Needle]) -> ScanResult:
             if keys:
                 _scan_bytes(mm, size, needles, keys, key_table, lut, rel, result.hits)
             if values:
-                _scan_bits(mm, size, needles, values, value_table, rel, result.hits)
+                _scan_bits(mm, size, needles, values, value_table, value_lut, rel, result.hits)
     uniq = {(h.post_id, h.kind, h.path, h.offset): h for h in result.hits}
     result.hits = list(uniq.values())
     return result
