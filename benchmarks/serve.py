@@ -1,0 +1,201 @@
+"""Service throughput, latency and overhead on loopback; optional soak.
+
+    .venv/bin/python benchmarks/serve.py                       # levels 1/4/16 + a 600 s soak at 16 clients
+    .venv/bin/python benchmarks/serve.py --soak-seconds 0      # no soak
+
+Starts `imagine serve` in a subprocess on a free loopback port with a tiny random model (or --model), signs up
+one user, then drives `POST /api/v1/generations` (sync, n=1, few steps) from 1, 4 and 16 concurrent clients.
+Prints requests/s and p50/p95 per level, the ratio throughput@16 / throughput@1 (goal >= 2.5, from dynamic
+batching), the per-request overhead of the HTTP path vs the same work in-process (generate + output guard +
+provenance stamp; goal <= 10 %), and for the soak: server RSS at start and end and the count of 5xx answers
+other than intended 503s (goal 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+
+PROMPTS = ["a red circle above a blue car", "a green tree left of a house", "a yellow star on the beach",
+           "two purple hearts in the snow", "a black square below a white triangle"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_tiny_model(folder: Path, resolution: int) -> Path:
+    from imagine.model.factory import tiny_pipeline
+
+    tiny_pipeline(resolution=resolution, seed=0).save_pretrained(folder)
+    return folder
+
+
+def start_server(model: Path, home: Path, port: int, batch: int) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "IMAGINE_SERVE__RATE_USER": "1000000/minute",
+           "IMAGINE_SERVE__RATE_IP": "1000000/minute", "IMAGINE_SERVE__QUEUE_MAX": "256",
+           "IMAGINE_SERVE__BATCH_MAX_IMAGES": str(batch), "IMAGINE_SERVE__COOKIE_SECURE": "false"}
+    cmd = [sys.executable, "-m", "imagine", "--data-home", str(home), "--log-level", "WARNING", "serve",
+           "--port", str(port), "--model", str(model)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).json()["status"] == "ok":
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise TimeoutError("server did not start")
+
+
+def api_key(url: str) -> str:
+    with httpx.Client(base_url=url) as web:
+        web.get("/login")
+        web.post("/signup", data={"email": f"bench-{uuid.uuid4().hex[:8]}@example.org",
+                                  "password": "benchmark password", "csrf_token": web.cookies["imagine_csrf"]})
+        return web.post("/api/v1/keys", json={"name": "bench"},
+                        headers={"X-CSRF-Token": web.cookies["imagine_csrf"]}).json()["key"]
+
+
+def drive(url: str, key: str, clients: int, seconds: float, steps: int) -> dict:
+    """`clients` closed-loop clients for `seconds`; returns latencies and status counts."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
+            n = 0
+            while time.monotonic() < stop_at:
+                body = {"prompt": PROMPTS[(i + n) % len(PROMPTS)], "n": 1, "steps": steps, "seed": i * 1000 + n}
+                t0 = time.perf_counter()
+                try:
+                    status = http.post("/api/v1/generations", json=body).status_code
+                except httpx.HTTPError:
+                    status = 599
+                dt = time.perf_counter() - t0
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status == 200:
+                        latencies.append(dt)
+                n += 1
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    return {"latencies": latencies, "statuses": statuses, "elapsed": elapsed, "rps": len(latencies) / elapsed}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def in_process_seconds(model: Path, home: Path, steps: int, repeats: int) -> float:
+    """Median time of the same work without HTTP, queue or database: generate + output guard + stamp."""
+    import torch
+
+    from imagine.config import Settings
+    from imagine.generate.core import GenerationRequest, Generator
+    from imagine.guard.metadata import GenerationInfo
+    from imagine.guard.output import OutputGuard
+    from imagine.guard.provenance import stamp
+
+    torch.set_num_threads(1)
+    settings = Settings(data_home=home)
+    gen, guard = Generator.load(model), OutputGuard.load(settings=settings)
+    times = []
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        [result] = gen.generate([GenerationRequest(PROMPTS[i % len(PROMPTS)], n=1, steps=steps, seed=i)],
+                                on_step=lambda *a: None)
+        for image, seed in zip(result.images, result.seeds):
+            guard.check(image)
+            stamp(image, GenerationInfo(prompt=PROMPTS[0], model_id=result.model_id, seed=seed, steps=steps),
+                  settings=settings)
+        if i:  # the first call warms up
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, help="diffusers folder; default a tiny random model")
+    ap.add_argument("--resolution", type=int, default=32, help="of the tiny model")
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=30.0, help="per concurrency level")
+    ap.add_argument("--batch", type=int, default=16, help="max images per batched generator call")
+    ap.add_argument("--soak-seconds", type=float, default=600.0, help="0 to skip the soak")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        model = args.model or build_tiny_model(tmp / "model", args.resolution)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = start_server(model, tmp / "var", port, args.batch)
+        try:
+            key = api_key(url)
+            drive(url, key, 2, 5, args.steps)  # warm-up
+            results = {}
+            for clients in (1, 4, 16):
+                r = drive(url, key, clients, args.seconds, args.steps)
+                results[clients] = r
+                print(f"clients={clients:2d}  req/s={r['rps']:.2f}  p50={pct(r['latencies'], 50):.3f}s  "
+                      f"p95={pct(r['latencies'], 95):.3f}s  n={len(r['latencies'])}  statuses={r['statuses']}",
+                      flush=True)
+            ratio = results[16]["rps"] / results[1]["rps"]
+            print(f"throughput ratio 16/1 = {ratio:.2f}x (goal >= 2.5x)", flush=True)
+            metrics = httpx.get(f"{url}/metrics").text
+            count = [l for l in metrics.splitlines() if l.startswith("imagine_batch_requests_count")]
+            total = [l for l in metrics.splitlines() if l.startswith("imagine_batch_requests_sum")]
+            if count and total:
+                print(f"mean requests per generator call = {float(total[0].split()[-1]) / float(count[0].split()[-1]):.2f}")
+
+            base = in_process_seconds(model, tmp / "inproc", args.steps, repeats=15)
+            http_p50 = pct(results[1]["latencies"], 50)
+            print(f"in-process generate+guard+stamp p50={base:.3f}s  HTTP p50 at 1 client={http_p50:.3f}s  "
+                  f"overhead={(http_p50 - base) / base * 100:+.1f}% (goal <= 10%)", flush=True)
+
+            if args.soak_seconds > 0:
+                proc = psutil.Process(server.pid)
+                rss_start = proc.memory_info().rss
+                soak = drive(url, key, 16, args.soak_seconds, args.steps)
+                rss_end = proc.memory_info().rss
+                bad = sum(c for s, c in soak["statuses"].items() if s >= 500 and s != 503)
+                print(f"soak {args.soak_seconds:.0f}s at 16 clients: requests={sum(soak['statuses'].values())} "
+                      f"req/s={soak['rps']:.2f}  RSS start={rss_start / 2**20:.0f} MiB end={rss_end / 2**20:.0f} MiB "
+                      f"({(rss_end - rss_start) / rss_start * 100:+.1f}%)  unintended 5xx={bad}  "
+                      f"503s={soak['statuses'].get(503, 0)}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
