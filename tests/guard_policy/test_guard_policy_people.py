@@ -90,3 +90,18 @@ def test_paraphrased_descriptions_are_refused_semantically(policy, lexical_polic
     assert lexical_policy.check(prompt).allowed  # no name, no work title: only MiniLM can tell
     decision = policy.check(prompt)
     assert (decision.allowed, decision.code, decision.matched) == (False, DESCRIBED, person)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "person"),
+    [("A d e l e singing", "Adele"), ("J.Lo dancing", "Jennifer Lopez"), ("i think elon musk is on mars", "Elon Musk")],
+)
+def test_spaced_letters_and_one_letter_words(lexical_policy, prompt, person):
+    assert lexical_policy.check(prompt).matched == person
+
+
+def test_an_article_never_starts_a_name(lexical_policy):
+    # "a delle" joined would be the listed misspelling "Adelle"; "parted sleepy hee" is two edits
+    # from a nickname made of common words. Both came from scanning random dictionary trigrams.
+    assert lexical_policy.check("a delle deserves rei").allowed
+    assert lexical_policy.check("a parted sleepy hee").allowed

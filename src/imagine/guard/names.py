@@ -98,11 +98,16 @@ class NameMatcher:
         for needle, index, written in self._cjk:
             if needle in text.folded.replace(" ", ""):
                 return NameHit(self.people[index], written, needle, 0)
-        tokens = text.skeleton.split()
         windows: list[tuple[str, int]] = []
-        for start in range(len(tokens)):
-            for size in range(1, min(MAX_WINDOW, len(tokens) - start) + 1):
-                windows.append(("".join(tokens[start : start + size]), size))
+        readings = [text.skeleton] + ([text.spaced] if text.spaced and text.spaced != text.skeleton else [])
+        for reading in readings:
+            tokens = reading.split()
+            for start in range(len(tokens)):
+                # "a delle" is an article and a word, not "Adelle": a window never starts with the
+                # words "a" or "i" (spaced-out letters were already rejoined by normalisation).
+                longest = 1 if tokens[start] in ("a", "i") else MAX_WINDOW
+                for size in range(1, min(longest, len(tokens) - start) + 1):
+                    windows.append(("".join(tokens[start : start + size]), size))
         if not windows or not self._variants:
             return None
         distances = cdist([w for w, _ in windows], self._compacts, scorer=Levenshtein.distance, score_cutoff=3, workers=1)

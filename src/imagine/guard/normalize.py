@@ -97,15 +97,19 @@ def _unleet(token: str) -> str:
     return "".join(LEET.get(ch, ch) for ch in token)
 
 
-def _join_letter_runs(tokens: list[str]) -> list[str]:
-    """'t a y l o r' -> 'taylor': three or more single-letter tokens in a row are one word."""
+def _join_letter_runs(tokens: list[str], split_article: bool = True) -> list[str]:
+    """'t a y l o r' -> 'taylor': three or more single-letter tokens in a row are one word.
+
+    With ``split_article``, a leading "a"/"i" stays a word ("a n u d e" -> "a nude"); without,
+    it is part of the run ("A d e l e" -> "adele"). Callers that need both read both.
+    """
     out: list[str] = []
     run: list[str] = []
     for token in tokens + [""]:
         if len(token) == 1 and token.isalpha():
             run.append(token)
             continue
-        if len(run) >= 4 and run[0] in ("a", "i"):
+        if split_article and len(run) >= 4 and run[0] in ("a", "i"):
             out.append(run.pop(0))  # "a n u d e" is "a" + "nude", not "anude"
         if len(run) >= 3:
             out.append("".join(run))
@@ -117,7 +121,7 @@ def _join_letter_runs(tokens: list[str]) -> list[str]:
     return out
 
 
-def skeleton_tokens(text: str) -> list[str]:
+def skeleton_tokens(text: str, *, split_article: bool = True) -> list[str]:
     """The prompt as a list of normalised ASCII-leaning words (see module docstring)."""
     # Look-alikes are mapped before casefolding: capital Greek/Cyrillic letters have their own
     # Latin twins (Greek 'Υ' looks like 'Y', its lowercase 'υ' like 'u').
@@ -127,12 +131,12 @@ def skeleton_tokens(text: str) -> list[str]:
         for part in _TOKEN_SPLIT.split(_unleet(raw)):
             if part:
                 tokens.append(part)
-    return _join_letter_runs(tokens)
+    return _join_letter_runs(tokens, split_article)
 
 
-def skeleton(text: str) -> str:
+def skeleton(text: str, *, split_article: bool = True) -> str:
     """``skeleton_tokens`` joined by single spaces."""
-    return " ".join(skeleton_tokens(text))
+    return " ".join(skeleton_tokens(text, split_article=split_article))
 
 
 def has_cjk(text: str) -> bool:

@@ -167,6 +167,7 @@ class PromptPolicy:
         return replace(
             text,
             skeleton=" ".join(skeleton_re.sub(" ", text.skeleton).split()),
+            spaced=" ".join(skeleton_re.sub(" ", text.spaced).split()),
             folded=folded_re.sub(" ", text.folded) if folded_re is not None else text.folded,
         )
 

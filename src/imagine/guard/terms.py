@@ -22,10 +22,11 @@ class NormalisedText:
     original: str
     skeleton: str
     folded: str
+    spaced: str = ""  # the skeleton with a leading "a" kept in a spaced-out run ("A d e l e" -> "adele")
 
     @classmethod
     def of(cls, text: str) -> "NormalisedText":
-        return cls(original=text, skeleton=skeleton(text), folded=fold(text))
+        return cls(original=text, skeleton=skeleton(text), folded=fold(text), spaced=skeleton(text, split_article=False))
 
 
 def _pattern(words: str, wildcard: bool) -> str:
