@@ -21,3 +21,9 @@ def test_platform_demo_command(data_home):
 def test_platform_demo_rejects_bad_post_count(tmp_path):
     result = CliRunner().invoke(app, ["platform", "demo", "--posts", "0", "--out", str(tmp_path)])
     assert result.exit_code != 0
+
+
+def test_eval_checker_command_prints_the_figures():
+    result = CliRunner().invoke(app, ["platform", "eval-checker", "--scenes", "20"])
+    assert result.exit_code == 0, result.output
+    assert "| clean 32px |" in result.output and "another random scene" in result.output
