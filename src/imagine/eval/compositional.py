@@ -203,27 +203,35 @@ def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> 
     try:
         with os.fdopen(fd, mode) as fh:
             write(fh)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_grid(rows: list[tuple[str, list["Image.Image"]]], path: Path, *, cell: int = 96) -> None:
-    """A PNG grid: one row per (label, images), images scaled to ``cell`` px with nearest-neighbour (no blur)."""
+def write_grid(rows: list[tuple[str, list["Image.Image"]]], path: Path, *, cell: int = 96, width: int = 640) -> None:
+    """A PNG grid: per row a wrapped label then its images, scaled to ``cell`` px nearest-neighbour (no blur)."""
+    import textwrap
+
     from PIL import Image, ImageDraw
 
     if not rows:
         raise ValueError("no rows to draw")
-    label_h = 14
     columns = max(len(images) for _, images in rows)
-    grid = Image.new("RGB", (columns * (cell + 4) + 4, len(rows) * (cell + label_h + 6) + 4), "white")
+    width = max(width, columns * (cell + 4) + 4)
+    labels = [textwrap.wrap(label, width=(width - 8) // 6) or [""] for label, _ in rows]
+    heights = [len(lines) * 12 + 2 + cell + 8 for lines in labels]
+    grid = Image.new("RGB", (width, sum(heights) + 4), "white")
     draw = ImageDraw.Draw(grid)
-    for r, (label, images) in enumerate(rows):
-        y = 4 + r * (cell + label_h + 6)
-        draw.text((4, y), label[: (columns * (cell + 4)) // 6], fill="black")
+    y = 4
+    for (_, images), lines, height in zip(rows, labels, heights):
+        for k, line in enumerate(lines):
+            draw.text((4, y + 12 * k), line, fill="black")
+        top = y + len(lines) * 12 + 2
         for c, image in enumerate(images):
-            grid.paste(image.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (4 + c * (cell + 4), y + label_h))
+            grid.paste(image.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (4 + c * (cell + 4), top))
+        y += height
     _atomic_write(path, lambda fh: grid.save(fh, format="PNG"), "wb")
 
 
@@ -249,6 +257,7 @@ def run_compositional(
     from imagine.config import get_settings
     from imagine.generate.core import GenerationRequest, Generator
     from imagine.platform.checker import SceneChecker
+    from imagine.platform.render import render_scene
     from imagine.progress import progress_bar
 
     if images_per_prompt < 1:
@@ -276,7 +285,8 @@ def run_compositional(
             for (item, phrasing, prompt), result in zip(chunk, results):
                 scored.append(score_images(checker, result.images, item, phrasing, prompt))
                 if phrasing == "canonical" and item.category not in grid_rows:
-                    grid_rows[item.category] = (f"{item.category}: {prompt}", result.images)
+                    truth = render_scene(item.scene, gen.image_size[0])
+                    grid_rows[item.category] = (f"{item.category} (first: true render): {prompt}", [truth, *result.images])
             bar.update(task, advance=len(chunk))
     seconds = time.perf_counter() - start
 

@@ -60,9 +60,8 @@ def load_pipeline(
     if not (path / "model_index.json").is_file():
         raise FileNotFoundError(f"{path} is not a diffusers pipeline folder (no model_index.json)")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    kwargs: dict[str, Any] = {"local_files_only": True}
-    if dtype is not None:
-        kwargs["torch_dtype"] = dtype
+    # float32 unless asked: folders may store float16 weights, which CPUs run slowly or not at all.
+    kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype or torch.float32}
     pipe = DiffusionPipeline.from_pretrained(str(path), **kwargs)
     components.check_pipeline(pipe)
     if lora is not None:

@@ -25,6 +25,7 @@ def save_png(image, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             image.save(fh, format="PNG")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -113,6 +113,7 @@ def _atomic_json(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
