@@ -93,3 +93,18 @@ def test_benign_prompts_pass(policy, prompt):
 def test_non_string_prompt_is_an_error(lexical_policy):
     with pytest.raises(TypeError):
         lexical_policy.check(None)
+
+
+def test_concurrent_checks_agree_and_leave_torch_threads_alone(policy):
+    """The service checks prompts from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    before = torch.get_num_threads()
+    prompts = ["a woman wearing nothing at all, full body, lying on silk sheets", "a cat sleeping on a windowsill"] * 8
+    expected = [policy.check(p) for p in prompts]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(policy.check, prompts))
+    assert got == expected
+    assert torch.get_num_threads() == before

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +19,8 @@ from typing import Sequence
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+_THREADS_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -41,15 +44,18 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     import torch
 
     model = load_encoder()
-    threads = torch.get_num_threads()
-    single = len(texts) <= 4 and threads > 1
-    if single:
-        torch.set_num_threads(1)
-    try:
-        vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    finally:
+    # The thread count is process-wide: the lock keeps concurrent checks (a web server's threads)
+    # from reading each other's temporary 1 and "restoring" it for good.
+    with _THREADS_LOCK:
+        threads = torch.get_num_threads()
+        single = len(texts) <= 4 and threads > 1
         if single:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(1)
+        try:
+            vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        finally:
+            if single:
+                torch.set_num_threads(threads)
     return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
