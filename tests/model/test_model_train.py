@@ -121,3 +121,22 @@ def test_two_cpu_processes_over_gloo(scene_dataset, tmp_path, tiny_config):
     assert card["training"]["samples_seen"] == 4 * 4 * 2  # steps x per-process batch x processes
     ckpt = tmp_path / "m" / "train" / "checkpoints" / "checkpoint-0000004"
     assert (ckpt / "random_states_0.pkl").is_file() and (ckpt / "random_states_1.pkl").is_file()
+
+
+def test_publish_copies_pipeline_and_card_not_checkpoints(scene_dataset, tmp_path, tiny_config):
+    from diffusers import DiffusionPipeline
+
+    from imagine.model.publish import publish_model
+    from imagine.model.train import train
+
+    cfg = tiny_config(tmp_path / "c.toml", max_steps=2, validate_every=2, checkpoint_every=2)
+    train(scene_dataset, None, cfg, tmp_path / "m", data_home=tmp_path / "h", progress=False)
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "stale.txt").write_text("old")
+    publish_model(tmp_path / "m", tmp_path / "shipped")
+    names = sorted(p.name for p in (tmp_path / "shipped").iterdir())
+    assert names == sorted(["model_index.json", "unet", "scheduler", "text_encoder", "tokenizer",
+                            "card.json", "CARD.md", "samples.png", "loss.png"])
+    assert DiffusionPipeline.from_pretrained(tmp_path / "shipped").unet.config.sample_size == 16
+    with pytest.raises(FileNotFoundError, match="not a finished model folder"):
+        publish_model(tmp_path / "m" / "train", tmp_path / "x")
