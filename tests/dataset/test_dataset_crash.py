@@ -12,7 +12,7 @@ from pathlib import Path
 import lance
 import pytest
 
-from imagine.dataset.versions import list_versions, open_images, recover
+from imagine.dataset.versions import available_versions, list_versions, open_images, recover
 from imagine.dataset.write import read_decisions
 
 SCRIPT = """
@@ -51,8 +51,11 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
 
 def _assert_consistent(out: Path) -> None:
     """What a reader sees: only committed versions, each with its rows and exactly its decisions."""
-    committed = list_versions(out)
-    for v in committed:
+    on_disk = set(available_versions(out))
+    assert list_versions(out) == [] or list_versions(out)[-1].version in on_disk
+    for v in list_versions(out):
+        if v.version not in on_disk:
+            continue  # removed by purge: its decisions stay, its rows are gone by design
         rows = open_images(out, v.version).count_rows()
         assert rows == v.rows
         dec = read_decisions(out, filter=f"dataset_version = {v.version}")
@@ -100,3 +103,36 @@ def test_kill_second_build_keeps_first_version_visible(corpus, policy_file, buil
     assert lance.dataset(str(out / "images.lance")).to_table(columns=["post_id", "sha256"]).equals(
         open_images(out, first).to_table(columns=["post_id", "sha256"]))
     _assert_consistent(out)
+
+
+PURGE = """
+import sys
+from imagine.dataset.purge import purge
+purge(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("kill_after_manifests", [1, 2, 3])
+def test_kill_purge_then_rerun(corpus, policy_file, built, tmp_path, kill_after_manifests):
+    import shutil
+
+    from imagine.dataset import revocations
+    from imagine.dataset.events import apply_events
+    from imagine.dataset.purge import purge
+
+    out = tmp_path / "ds"
+    shutil.copytree(built[0], out)
+    apply_events(out, corpus.events, policy=policy_file)
+    before = _lance_versions(out)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-c", PURGE, str(out)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: _lance_versions(out) >= before + kill_after_manifests)
+    _assert_consistent(out)
+    result = purge(out)
+    _assert_consistent(out)
+    present = set(open_images(out).to_table(columns=["post_id"]).column(0).to_pylist())
+    assert not present & {"p001", "p002", "p003"}
+    assert not result.proof.hits and result.proof.conclusive
+    assert {r.status for r in revocations.status(out).values()} == {"purged"}
+    assert [v["version"] for v in lance.dataset(str(out / "images.lance")).versions()] == [result.version]

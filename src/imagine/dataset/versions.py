@@ -82,6 +82,17 @@ def commit_version(dataset_dir: Path, info: VersionInfo) -> None:
     atomic_write_bytes(Path(dataset_dir) / VERSIONS, json.dumps(payload, indent=2).encode())
 
 
+def available_versions(dataset_dir: Path) -> list[int]:
+    """Committed versions whose rows are still on disk (purge and retention remove old ones)."""
+    import lance
+
+    images = Path(dataset_dir) / IMAGES
+    if not images.exists():
+        return []
+    on_disk = {v["version"] for v in lance.dataset(str(images)).versions()}
+    return [v.version for v in list_versions(dataset_dir) if v.version in on_disk]
+
+
 def open_images(dataset_dir: Path, version: int | None = None):
     """``images.lance`` at a committed version (default: the latest), as a ``lance.LanceDataset``."""
     import lance
@@ -89,6 +100,9 @@ def open_images(dataset_dir: Path, version: int | None = None):
     v = latest_version(dataset_dir) if version is None else int(version)
     if v not in {x.version for x in list_versions(dataset_dir)}:
         raise ValueError(f"version {v} is not a committed version of {dataset_dir}")
+    if version is not None and v not in available_versions(dataset_dir):
+        raise ValueError(f"version {v} of {dataset_dir} was removed by a purge or the retention window; "
+                         "its decisions remain (lookup), its rows do not")
     return lance.dataset(str(Path(dataset_dir) / IMAGES), version=v)
 
 
