@@ -34,6 +34,7 @@ class LiveJob:
     error_message: str | None = None
     enqueued_at: float = field(default_factory=time.monotonic)
     version: int = 0
+    finishing: bool = False  # set (under the worker's lock) by whoever finishes the job first
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     _event: asyncio.Event | None = None
 

@@ -1,8 +1,8 @@
 """The generation worker: one model in memory, a bounded queue, dynamic batching, cancellation, delivery.
 
 A single thread takes a batch of compatible jobs (`BatchQueue.take_batch`), calls `Generator.generate` once
-for the whole batch, streams step counts and small previews to each job, then hands every image to the
-`Delivery` (output guard, provenance stamp, disk, database). A batch is cancelled only when every job in it
+for the whole batch and streams step counts and small previews to each job; a small pool then hands every
+image to the `Delivery` (output guard, provenance stamp, disk, database) while the next batch denoises. A batch is cancelled only when every job in it
 was cancelled; a job cancelled while others in its batch continue simply discards its images.
 """
 
@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from imagine.generate.requests import GenerationCancelled, GenerationRequest
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from imagine.generate.core import Generator
+    from imagine.generate.requests import GenerationResult
     from imagine.serve.delivery import Delivery
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ PREVIEW_EVERY_S = 0.2  # at most ~5 preview updates a second per job: enough to 
 
 class Worker:
     def __init__(self, generator: "Generator", delivery: "Delivery", metrics: Metrics, *, queue_max: int,
-                 batch_max_images: int, batch_max_wait_s: float) -> None:
+                 batch_max_images: int, batch_max_wait_s: float, delivery_threads: int = 2) -> None:
         self.generator, self.delivery, self.metrics = generator, delivery, metrics
         self.queue: BatchQueue[LiveJob] = BatchQueue(queue_max, size_of=lambda j: j.request.n,
                                                      key_of=LiveJob.batch_key)
@@ -48,6 +50,9 @@ class Worker:
         self._jobs_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imagine-generation", daemon=True)
+        self._backlog = threading.BoundedSemaphore(2 * batch_max_images)
+        self._finish_lock = threading.Lock()
+        self._delivering = ThreadPoolExecutor(max_workers=delivery_threads, thread_name_prefix="imagine-delivery")
         self.avg_batch_seconds = 1.0  # for Retry-After estimates
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -58,6 +63,7 @@ class Worker:
         self._stop.set()
         self.queue.close()
         self._thread.join(timeout)
+        self._delivering.shutdown(wait=True)
 
     # -- used by request handlers ----------------------------------------------------------------------
     def submit(self, job_id: str, user_id: str, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> LiveJob:
@@ -149,13 +155,31 @@ class Worker:
             if job.cancel_requested.is_set():
                 self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled while generating.")
                 continue
+            # Guard + stamp + store run beside the next batch's denoising (they are per image, not batchable).
+            self._backlog.acquire()  # bounded: a slow delivery holds the worker back, so the queue stays honest
+            self._delivering.submit(self._deliver, job, result)
+
+    def _deliver(self, job: LiveJob, result: "GenerationResult") -> None:
+        try:
+            self._deliver_one(job, result)
+        finally:
+            self._backlog.release()
+
+    def _deliver_one(self, job: LiveJob, result: "GenerationResult") -> None:
+        try:
             delivered = self.delivery.deliver(job.id, job.user_id, job.request, result)
-            self._finish(job, "succeeded", image_ids=delivered.image_ids, seeds=delivered.seeds,
-                         blocked=delivered.blocked)
+        except Exception as exc:  # one job fails clearly; the others and the worker go on
+            log.exception("delivery of job %s failed: %s", job.id, exc)
+            self._finish(job, "failed", error_code="generation_failed", error_message=f"delivery failed: {exc}")
+            return
+        self._finish(job, "succeeded", image_ids=delivered.image_ids, seeds=delivered.seeds,
+                     blocked=delivered.blocked)
 
     def _finish(self, job: LiveJob, status: str, **changes: object) -> None:
-        if job.finished:
-            return
+        with self._finish_lock:  # the worker, the delivery pool and cancelling handlers may race to finish a job
+            if job.finished or job.finishing:
+                return
+            job.finishing = True
         self.delivery.record_job_end(job.id, status, error_code=changes.get("error_code"),  # type: ignore[arg-type]
                                      error_message=changes.get("error_message"))  # type: ignore[arg-type]
         self.metrics.jobs.labels(status=status).inc()
