@@ -1,0 +1,74 @@
+"""The compositional benchmark: held-out suite, the checker really scoring, and the end-to-end run's JSON + grid."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from PIL import Image
+
+from imagine.eval.compositional import (
+    CATEGORIES, GRID_PNG, PHRASINGS, RESULTS_JSON, build_suite, run_compositional, score_images, summarise,
+)
+from imagine.platform.captions import uses_held_out_words
+from imagine.platform.scenes import is_held_out
+
+
+def test_suite_is_held_out_balanced_and_deterministic():
+    items = build_suite(prompts_per_category=4, seed=3)
+    assert [i.category for i in items] == [c for c in CATEGORIES for _ in range(4)]
+    assert items == build_suite(prompts_per_category=4, seed=3)
+    assert items != build_suite(prompts_per_category=4, seed=4)
+    for item in items:
+        assert is_held_out(item.scene)
+        assert CATEGORIES[item.category].accepts(item.scene)
+        assert set(item.prompts) <= set(PHRASINGS) and "canonical" in item.prompts and "casual" in item.prompts
+        assert not uses_held_out_words(item.prompts["canonical"])
+        if "synonyms" in item.prompts:
+            assert uses_held_out_words(item.prompts["synonyms"])
+        if item.category == "position":
+            assert all(" is " in p for p in item.prompts.values())  # every phrasing states the relation
+    assert sum("synonyms" in i.prompts for i in items) >= len(items) // 2
+
+
+@pytest.fixture(scope="module")
+def checker():
+    from imagine.platform.checker import SceneChecker
+
+    return SceneChecker.load()
+
+
+def test_rendered_ground_truth_scores_high_and_wrong_images_low(checker):
+    """The same scoring path the benchmark uses: true renders pass, renders of other scenes mostly fail."""
+    from imagine.platform.render import render_scene
+
+    items = build_suite(prompts_per_category=4, seed=1)
+    truth = [score_images(checker, [render_scene(i.scene, 32), render_scene(i.scene, 64)], i, "canonical", i.prompts["canonical"])
+             for i in items]
+    good = summarise(truth, "ground-truth", {}, 0.0)
+    assert good.overall >= 0.8, good.categories
+    shifted = items[1:] + items[:1]  # every item judged on another item's scene
+    wrong = [score_images(checker, [render_scene(other.scene, 32)] * 2, i, "canonical", i.prompts["canonical"])
+             for i, other in zip(items, shifted)]
+    bad = summarise(wrong, "wrong", {}, 0.0)
+    assert bad.overall < good.overall - 0.3, (bad.overall, good.overall)
+    blank = [score_images(checker, [Image.new("RGB", (32, 32), (128, 128, 128))] * 2, i, "canonical", "x") for i in items]
+    assert summarise(blank, "blank", {}, 0.0).overall <= 0.1
+
+
+def test_end_to_end_on_a_tiny_random_model(tiny_imagine_dir, tmp_path):
+    report = run_compositional(tiny_imagine_dir, tmp_path, prompts_per_category=1, images_per_prompt=2, steps=2,
+                               seed=0, progress=False)
+    data = json.loads((tmp_path / RESULTS_JSON).read_text())
+    assert set(data["categories"]) == set(CATEGORIES)
+    assert data["settings"]["images_per_prompt"] == 2 and data["model_id"] == "model"
+    n_prompts = sum(len(i.prompts) for i in build_suite(1, 0))
+    assert len(data["prompts"]) == n_prompts
+    assert all(len(p["passed"]) == 2 and len(p["strict"]) == 2 for p in data["prompts"])
+    for value in (data["overall"], data["paraphrased"]):
+        assert 0.0 <= value <= 1.0
+    assert math.isclose(data["paraphrase_gap"], data["overall"] - data["paraphrased"])
+    grid = Image.open(tmp_path / GRID_PNG)
+    assert grid.size[0] > 2 * 96 and grid.size[1] > 6 * 96  # six category rows of two images
+    assert report.overall == data["overall"]
