@@ -98,6 +98,7 @@ class ServeSettings(BaseModel):
     region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")
     region_deny: list[str] = Field(default_factory=list)
     guard_dataset: Path | None = Field(default=None, description="Dataset folder for the memorization guard; None = nudity checks only.")
+    torch_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; None = torch's default (set 1 on a shared CPU).")
 
 
 class OwnersSettings(BaseModel):

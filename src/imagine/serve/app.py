@@ -69,6 +69,10 @@ def _load_components(settings: Settings, generator: Any, policy: Any, output_gua
         from imagine.guard.output import OutputGuard
 
         output_guard = OutputGuard.load(settings.serve.guard_dataset, settings=settings)
+    if settings.serve.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(settings.serve.torch_threads)
     if generator is None:
         from imagine.generate.core import Generator
 
@@ -90,8 +94,9 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
         ctx = ServiceContext(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine),
             store=ImageStore(settings.images_dir), metrics=metrics,
-            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login, login_ip=serve.rate_login_ip,
-                                redis_url=settings.redis_url, namespace=limiter_namespace),
+            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login,
+                                login_ip=serve.rate_login_ip, redis_url=settings.redis_url,
+                                namespace=limiter_namespace),
             region=RegionPolicy.from_lists(serve.region_header, serve.trusted_proxies, serve.region_allow,
                                            serve.region_deny),
             templates=make_templates(), policy=None)
