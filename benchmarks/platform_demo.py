@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/platform_demo.py [--posts 20000] [--workers N]
 
+CPU time per post is reported too: unlike posts/s it does not depend on how busy the machine is.
 Peak RSS is reported for the main process and for the largest encoding worker (getrusage), so a
 streamed, bounded-memory writer shows a flat figure whatever --posts is.
 """
@@ -28,10 +29,13 @@ def main() -> None:
         summary = generate_demo(Path(tmp), posts=args.posts, seed=args.seed, progress=False, workers=args.workers)
         seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-    main_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    main_rss, child_rss = me.ru_maxrss / 1024, children.ru_maxrss / 1024
+    cpu = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
     print(f"posts: {summary.posts}  workers: {args.workers}  seconds: {seconds:.1f}  corpus: {size / 2**20:.0f} MiB")
     print(f"posts/s: {summary.posts / seconds:.0f}")
+    # Wall time depends on how busy the machine is; CPU time per post does not.
+    print(f"CPU ms/post: {1000 * cpu / summary.posts:.2f}  (posts per CPU-second: {summary.posts / cpu:.0f})")
     print(f"peak RSS: main {main_rss:.0f} MiB, largest worker {child_rss:.0f} MiB")
 
 

@@ -6,7 +6,6 @@ recomputes them on fewer scenes and holds them to floors a little under those fi
 
 from __future__ import annotations
 
-import random
 
 import pytest
 
