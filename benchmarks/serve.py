@@ -45,10 +45,11 @@ def build_tiny_model(folder: Path, resolution: int) -> Path:
     return folder
 
 
-def start_server(model: Path, home: Path, port: int, batch: int) -> subprocess.Popen:
+def start_server(model: Path, home: Path, port: int, batch: int, wait_ms: int) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "IMAGINE_SERVE__RATE_USER": "1000000/minute",
            "IMAGINE_SERVE__RATE_IP": "1000000/minute", "IMAGINE_SERVE__QUEUE_MAX": "256",
-           "IMAGINE_SERVE__BATCH_MAX_IMAGES": str(batch), "IMAGINE_SERVE__COOKIE_SECURE": "false"}
+           "IMAGINE_SERVE__BATCH_MAX_IMAGES": str(batch), "IMAGINE_SERVE__BATCH_MAX_WAIT_MS": str(wait_ms),
+           "IMAGINE_SERVE__COOKIE_SECURE": "false"}
     cmd = [sys.executable, "-m", "imagine", "--data-home", str(home), "--log-level", "WARNING", "serve",
            "--port", str(port), "--model", str(model)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -150,6 +151,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0, help="per concurrency level")
     ap.add_argument("--batch", type=int, default=16, help="max images per batched generator call")
+    ap.add_argument("--batch-wait-ms", type=int, default=10, help="max wait for company in a batch")
     ap.add_argument("--soak-seconds", type=float, default=600.0, help="0 to skip the soak")
     args = ap.parse_args()
 
@@ -158,7 +160,7 @@ def main() -> None:
         model = args.model or build_tiny_model(tmp / "model", args.resolution)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(model, tmp / "var", port, args.batch)
+        server = start_server(model, tmp / "var", port, args.batch, args.batch_wait_ms)
         try:
             key = api_key(url)
             drive(url, key, 2, 5, args.steps)  # warm-up
