@@ -43,10 +43,11 @@ def build_cmd(
     report = build_dataset(manifest or platform / "posts.parquet", owners or platform / "owners.parquet", policy,
                            _out(out), events=events, ray_address=ray_address, workers=workers,
                            batch_size=batch_size, resolution=resolution)
-    table = Table(title=f"{report.dataset_dir} v{report.version}: {report.rows} rows of {report.posts} posts "
-                        f"in {report.seconds:.1f}s ({report.runner})")
+    console.print(f"{report.dataset_dir} v{report.version}: {report.rows} rows of {report.posts} posts "
+                  f"in {report.seconds:.1f}s ({report.runner} runner)")
+    table = Table()
     table.add_column("stage")
-    table.add_column("rows/s", justify="right")
+    table.add_column("posts/s of stage time", justify="right")
     for stage, rate in report.rates().items():
         table.add_row(stage, f"{rate:,.0f}")
     console.print(table)
