@@ -83,7 +83,10 @@ class LocalRunner:
                 for b in batches:
                     collect(*run_chain(stages, b))
             else:
+                # Workers fork from a clean server that has already imported the stages and torch,
+                # so each pays only its model load; lance/tokio threads of this process never fork.
                 ctx = mp.get_context("forkserver")
+                ctx.set_forkserver_preload(["imagine.dataset.stages_preload"])
                 with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
                     futures = [pool.submit(run_chain, stages, b) for b in batches]
                     for fut in futures:
