@@ -63,24 +63,27 @@ def optional_user(request: Request, db: DbDep) -> User | None:
     return user
 
 
-def api_user(request: Request, db: DbDep) -> User:
-    key = _bearer(request)
-    if key is not None:
-        user = accounts.api_key_user(db, key)
-        db.commit()  # release SQLite's write lock now (last_used_at), not after a long generation
-        if user is None:
-            raise ApiError("invalid_api_key", "The API key is not valid; create one on the API keys page.")
+def api_user(request: Request, ctx: CtxDep) -> User:
+    """Bearer key or session cookie (+ CSRF for changes). Uses its own short session, so a long generation
+    does not hold a database connection (or SQLite's write lock) while it waits."""
+    with ctx.sessions() as db:
+        key = _bearer(request)
+        if key is not None:
+            user = accounts.api_key_user(db, key)
+            db.commit()
+            if user is None:
+                raise ApiError("invalid_api_key", "The API key is not valid; create one on the API keys page.")
+        else:
+            user = accounts.session_user(db, request.cookies.get(security.SESSION_COOKIE))
+            db.commit()
+            if user is None:
+                raise ApiError("authentication_required",
+                               "Log in, or send an API key as `Authorization: Bearer <key>`.")
+            if request.method not in SAFE_METHODS and not security.csrf_matches(
+                    request.cookies.get(security.CSRF_COOKIE), request.headers.get(security.CSRF_HEADER)):
+                raise ApiError("csrf_failed", "Missing or wrong CSRF token; reload the page and try again.")
         request.state.user = UserView.of(user)
-        return user
-    user = accounts.session_user(db, request.cookies.get(security.SESSION_COOKIE))
-    db.commit()
-    if user is None:
-        raise ApiError("authentication_required", "Log in, or send an API key as `Authorization: Bearer <key>`.")
-    if request.method not in SAFE_METHODS and not security.csrf_matches(
-            request.cookies.get(security.CSRF_COOKIE), request.headers.get(security.CSRF_HEADER)):
-        raise ApiError("csrf_failed", "Missing or wrong CSRF token; reload the page and try again.")
-    request.state.user = UserView.of(user)
-    return user
+        return user  # detached but loaded (expire_on_commit=False): callers use its id, email and role
 
 
 def page_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
