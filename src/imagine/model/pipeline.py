@@ -26,6 +26,21 @@ from imagine.model.text_encoder import MiniLMTextEncoder
 OUTPUT_TYPES = ("pil", "np", "pt")
 
 
+def clip_noise_prediction(scheduler, noise: torch.Tensor, model_in: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Epsilon whose implied x0 lies in [-1, 1], for samplers without ``thresholding`` (e.g. Euler).
+
+    ``model_in`` is the variance-preserving input the UNet saw (after ``scale_model_input``);
+    alpha_bar is interpolated at (possibly fractional) ``t`` from the scheduler's schedule.
+    """
+    bars = scheduler.alphas_cumprod.to(torch.float64)
+    pos = float(t)
+    lo = min(int(pos), len(bars) - 1)
+    hi = min(lo + 1, len(bars) - 1)
+    ab = (bars[lo] + (pos - lo) * (bars[hi] - bars[lo])).to(noise.dtype)
+    x0 = ((model_in - (1 - ab).sqrt() * noise) / ab.sqrt()).clamp(-1, 1)
+    return (model_in - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+
 class ImaginePipeline(DiffusionPipeline):
     """Text-to-image in pixel space; ``__call__`` follows diffusers' text-to-image conventions."""
 
@@ -106,6 +121,8 @@ class ImaginePipeline(DiffusionPipeline):
             raise ValueError(f"callback tensor inputs {sorted(bad)} not in {self._callback_tensor_inputs}")
         do_cfg = guidance_scale > 1.0
         device = self._execution_device
+        # Pixel-space epsilon models need x0 kept in range; schedulers with thresholding do it themselves.
+        clip = not self.scheduler.config.get("thresholding", False)
 
         # 1. Encode the prompts (and the negative / empty prompt for guidance).
         states, mask = self.encode_prompt(prompts, negative_prompt, num_images_per_prompt, do_cfg)
@@ -128,6 +145,8 @@ class ImaginePipeline(DiffusionPipeline):
             if do_cfg:
                 uncond, cond = noise.chunk(2)
                 noise = uncond + guidance_scale * (cond - uncond)
+            if clip and self.scheduler.config.get("prediction_type", "epsilon") == "epsilon":
+                noise = clip_noise_prediction(self.scheduler, noise, model_in.chunk(2)[0] if do_cfg else model_in, t)
             latents = self.scheduler.step(noise, t, latents).prev_sample
             if callback_on_step_end is not None:
                 inputs = {"latents": latents} if "latents" in callback_on_step_end_tensor_inputs else {}
