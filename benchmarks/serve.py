@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0, help="per concurrency level")
     ap.add_argument("--batch", type=int, default=16, help="max images per batched generator call")
-    ap.add_argument("--batch-wait-ms", type=int, default=10, help="max wait for company in a batch")
+    ap.add_argument("--batch-wait-ms", type=int, default=50, help="max wait for company in a batch (under load)")
     ap.add_argument("--soak-seconds", type=float, default=600.0, help="0 to skip the soak")
     args = ap.parse_args()
 

@@ -87,7 +87,7 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = 65536
     queue_max: int = 64
     batch_max_images: int = 16
-    batch_max_wait_ms: int = 10
+    batch_max_wait_ms: int = Field(default=50, description="Under load, how long a batch waits for company.")
     sync_timeout_s: float = 120.0
     rate_user: str = Field(default="30/minute", description="Generation requests per user (`limits` notation).")
     rate_ip: str = Field(default="60/minute", description="Generation requests per client IP.")

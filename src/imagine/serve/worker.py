@@ -54,6 +54,7 @@ class Worker:
         self._finish_lock = threading.Lock()
         self._delivering = ThreadPoolExecutor(max_workers=delivery_threads, thread_name_prefix="imagine-delivery")
         self.avg_batch_seconds = 1.0  # for Retry-After estimates
+        self._last_batch_size = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -103,7 +104,11 @@ class Worker:
     # -- the worker thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
-            batch = self.queue.take_batch(self.batch_max_images, self.batch_max_wait_s)
+            # Wait for company only under load (the last batch was shared): a lone client pays no batching delay.
+            wait = self.batch_max_wait_s if self._last_batch_size > 1 else 0.0
+            batch = self.queue.take_batch(self.batch_max_images, wait)
+            if batch:
+                self._last_batch_size = len(batch)
             self.metrics.queue_depth.set(len(self.queue))
             live = [j for j in batch if not j.cancel_requested.is_set()]
             for job in batch:
