@@ -118,24 +118,27 @@ def pct(values: list[float], q: float) -> float:
 
 
 def overhead(model: Path, home: Path, url: str, key: str, steps: int, repeats: int) -> tuple[float, float]:
-    """Median seconds of one request over HTTP (1 client) and of the same work in-process (generate + output
-    guard + provenance stamp, no HTTP, queue or database), measured alternately so machine noise hits both."""
+    """Median seconds of one request over HTTP (1 client) and of the same work in-process (prompt policy +
+    generate + output guard + provenance stamp; no HTTP, auth, limits, queue or database), measured alternately
+    so machine noise hits both."""
     import torch
 
     from imagine.config import Settings
     from imagine.generate.core import GenerationRequest, Generator
     from imagine.guard.metadata import GenerationInfo
     from imagine.guard.output import OutputGuard
+    from imagine.guard.policy import PromptPolicy
     from imagine.guard.provenance import stamp
 
     torch.set_num_threads(1)
     settings = Settings(data_home=home)
-    gen, guard = Generator.load(model), OutputGuard.load(settings=settings)
+    gen, guard, policy = Generator.load(model), OutputGuard.load(settings=settings), PromptPolicy.load(settings=settings)
     local, remote = [], []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
         for i in range(repeats + 1):
             prompt = PROMPTS[i % len(PROMPTS)]
             t0 = time.perf_counter()
+            assert policy.check(prompt).allowed
             [result] = gen.generate([GenerationRequest(prompt, n=1, steps=steps, seed=i)], on_step=lambda *a: None)
             for image, seed in zip(result.images, result.seeds):
                 guard.check(image)
@@ -186,7 +189,7 @@ def main() -> None:
                 print(f"mean requests per generator call = {float(total[0].split()[-1]) / float(count[0].split()[-1]):.2f}")
 
             http_p50, base = overhead(model, tmp / "inproc", url, key, args.steps, repeats=20)
-            print(f"in-process generate+guard+stamp p50={base:.3f}s  HTTP p50 (alternating, 1 client)="
+            print(f"in-process policy+generate+guard+stamp p50={base:.3f}s  HTTP p50 (alternating, 1 client)="
                   f"{http_p50:.3f}s  overhead={(http_p50 - base) / base * 100:+.1f}% (goal <= 10%)", flush=True)
 
             if args.soak_seconds > 0:
