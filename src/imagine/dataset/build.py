@@ -50,6 +50,7 @@ class BuildReport:
     runner: str
     card_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    pool_cpu_seconds: float = 0.0  # CPU spent in local pool workers (for per-core rates)
 
     def rates(self) -> dict[str, float]:
         """Rows per second of each stage (stage CPU-side time, summed over workers)."""
@@ -174,7 +175,7 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     _tag(out, version)
     report = BuildReport(version, out, len(rows), len(keep), counts, stage_seconds,
                          time.perf_counter() - t_start, runner.name, cdir,
-                         {"stages": t_stages, "dedupe": t_dedupe, "write": t_write})
+                         {"stages": t_stages, "dedupe": t_dedupe, "write": t_write}, output.pool_cpu_seconds)
     log.info("dataset %s v%d: %d rows of %d posts in %.1fs", out, version, len(keep), len(rows), report.seconds)
     return report
 

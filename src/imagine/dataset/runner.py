@@ -38,14 +38,15 @@ def stage_name(stage: Stage) -> str:
     return type(stage).__name__.removesuffix("Stage").lower()
 
 
-def run_chain(stages: Sequence[Stage], batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[float]]:
-    """Apply every stage to one batch; also returns the seconds each stage took."""
+def run_chain(stages: Sequence[Stage], batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[float], float]:
+    """Apply every stage to one batch; also returns the seconds each stage took and the CPU seconds used."""
     seconds = []
+    c0 = time.process_time()
     for stage in stages:
         t0 = time.perf_counter()
         batch = stage(batch)
         seconds.append(time.perf_counter() - t0)
-    return batch, seconds
+    return batch, seconds, time.process_time() - c0
 
 
 @dataclass
@@ -55,6 +56,7 @@ class StageOutput:
     meta: pa.Table
     stage_seconds: dict[str, float]
     write_images: Callable[[Path, set[str], str, str], None]
+    pool_cpu_seconds: float = 0.0  # CPU used in worker processes of a local pool (not in this process)
 
 
 @dataclass
@@ -69,11 +71,13 @@ class LocalRunner:
         batches = table.to_batches(max_chunksize=batch_size)
         names = [stage_name(st) for st in stages]
         totals = dict.fromkeys(names, 0.0)
+        cpu = [0.0]
         results: list[pa.RecordBatch] = []
         with progress_bar(disable=not self.progress) as bar:
             tasks = {n: bar.add_task(f"{n:<9}", total=table.num_rows) for n in names}
 
-            def collect(out: pa.RecordBatch, secs: list[float]) -> None:
+            def collect(out: pa.RecordBatch, secs: list[float], cpu_secs: float) -> None:
+                cpu[0] += cpu_secs
                 results.append(out)
                 for n, sec in zip(names, secs):
                     totals[n] += sec
@@ -100,7 +104,7 @@ class LocalRunner:
             rows = full.filter(mask).sort_by("post_id")
             write_images_local(image_rows(rows, policy_version), dataset_dir)
 
-        return StageOutput(full.select(META_COLUMNS), totals, write)
+        return StageOutput(full.select(META_COLUMNS), totals, write, cpu[0] if self.workers > 1 else 0.0)
 
 
 @dataclass
