@@ -85,6 +85,7 @@ class ServeSettings(BaseModel):
     max_n: int = 4
     max_steps: int = 50
     max_body_bytes: int = 65536
+    max_upload_bytes: int = 20 * 1024 * 1024  # "was this photo used?" takes real photos
     queue_max: int = 64
     batch_max_images: int = 16
     batch_max_wait_ms: int = Field(default=50, description="Under load, how long a batch waits for company.")

@@ -75,6 +75,18 @@ def test_owner_flow_over_http(world, make_app):
         assert r.status_code == 200 and r.json()["answer"] == "yes" and r.json()["matches"][0]["post_id"] == posts[1]
         r = client.post("/api/used", files={"image": ("x.png", b"not an image", "image/png")}, headers={"X-CSRF-Token": csrf_of(client)})
         assert r.status_code == 415
+        # A real photo is far larger than the API's 64 KiB body cap: uploads have their own cap.
+        import io
+
+        from PIL import Image as PILImage
+
+        big = io.BytesIO()
+        photo = PILImage.open(io.BytesIO(data)).convert("RGB")
+        scale = max(1, round(700 / min(photo.size)))
+        photo.resize((photo.width * scale, photo.height * scale)).save(big, "PNG", compress_level=0)
+        assert big.tell() > 1_000_000
+        r = client.post("/api/used", files={"image": ("big.png", big.getvalue(), "image/png")}, headers={"X-CSRF-Token": csrf_of(client)})
+        assert r.status_code == 200 and r.json()["answer"] == "yes", r.text
 
 
 def test_admin_views_and_retrain_due(world, make_app):

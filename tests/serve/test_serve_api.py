@@ -89,6 +89,15 @@ def test_refused_prompt_gives_category_and_reason(client, user_key):
     assert 'imagine_refusals_total{category="' in client.get("/metrics").text
 
 
+def test_negative_prompt_may_name_unsafe_content_but_not_a_person(client, user_key):
+    safe_negative = {**GEN, "n": 1, "negative_prompt": "nsfw, nude, gore"}
+    r = client.post("/api/v1/generations", json=safe_negative, headers=bearer(user_key))
+    assert r.status_code == 200, r.text  # steering away from unsafe content is what negatives are for
+    r = client.post("/api/v1/generations", json={**GEN, "negative_prompt": "Taylor Swift"}, headers=bearer(user_key))
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == "negative_prompt"
+
+
 def test_metrics_report_queue_batches_latency(client, user_key):
     client.post("/api/v1/generations", json=GEN, headers=bearer(user_key))
     text = client.get("/metrics").text

@@ -50,6 +50,9 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.admin",
 ]
 
+# Image uploads take real photos, so they get `serve.max_upload_bytes` instead of `serve.max_body_bytes`.
+UPLOAD_PATHS = ("/used", "/api/used")
+
 CORE_NAV = [NavItem("Create", "/", login_required=False, order=10), NavItem("Gallery", "/gallery", order=20),
             NavItem("API keys", "/keys", order=80)]
 
@@ -117,7 +120,8 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
 
     app = FastAPI(title="imagine", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=serve.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=serve.max_body_bytes, upload_paths=UPLOAD_PATHS,
+                       max_upload_bytes=serve.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for item in CORE_NAV:

@@ -49,6 +49,9 @@ class Delivery:
         for image, seed in zip(result.images, result.seeds, strict=True):
             verdict = self.output_guard.check(image)
             if not verdict.allowed:
+                if verdict.matched_post_id is not None:  # audit trail: which training post it copied
+                    log.warning("job %s: output withheld as a near-copy of training post %s", job_id,
+                                verdict.matched_post_id)
                 out.blocked += 1
                 for flag in verdict.flags or ["unspecified"]:
                     self.metrics.output_blocked.labels(flag=str(flag)).inc()

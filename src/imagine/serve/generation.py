@@ -53,6 +53,10 @@ def check_policy(ctx: ServiceContext, request: GenerationRequest) -> None:
         if not text:
             continue
         decision = ctx.policy.check(text)
+        # A negative prompt steers *away* from what it names ("nsfw, nude" is a common safety negative),
+        # so only likeness is refused there: naming a protected person is not acceptable either way.
+        if param == "negative_prompt" and not str(decision.code or "").startswith("likeness."):
+            continue
         if not decision.allowed:
             ctx.metrics.refusals.labels(category=str(decision.category)).inc()
             from imagine.serve.routes.admin import record_refusal  # the operators' refusals-over-time view

@@ -18,16 +18,21 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Caps request bodies; the few image-upload paths get their own, larger cap."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, *, upload_paths: tuple[str, ...] = (),
+                 max_upload_bytes: int | None = None) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.upload_paths, self.max_upload_bytes = frozenset(upload_paths), max_upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.max_upload_bytes if scope.get("path") in self.upload_paths else self.max_bytes
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await _send_413(send, self.max_bytes)
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            await _send_413(send, cap)
             return
         received = 0
 
@@ -36,8 +41,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > cap:
+                    raise BodyTooLarge(cap)
             return message
 
         await self.app(scope, limited, send)
