@@ -72,3 +72,4 @@ def test_end_to_end_on_a_tiny_random_model(tiny_imagine_dir, tmp_path):
     grid = Image.open(tmp_path / GRID_PNG)
     assert grid.size[0] > 2 * 96 and grid.size[1] > 6 * 96  # six category rows of two images
     assert report.overall == data["overall"]
+    assert data["truth_overall"] >= 0.8  # the checker really judged: true renders of the same suite pass
