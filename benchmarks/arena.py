@@ -14,26 +14,13 @@ import time
 
 import numpy as np
 
-from imagine.eval.arena import Vote, rank_votes
+from imagine.eval.arena import Vote, rank_votes, simulate_votes
 
 TRUE = {"m0": -1.2, "m1": -0.4, "m2": 0.1, "m3": 0.5, "m4": 1.0}
 
 
 def simulate(rng: np.random.Generator, n: int, tie_rate: float, both_bad_rate: float) -> list[Vote]:
-    names = list(TRUE)
-    votes = []
-    for _ in range(n):
-        a, b = rng.choice(len(names), size=2, replace=False)
-        u = rng.random()
-        if u < both_bad_rate:
-            outcome = "both_bad"
-        elif u < both_bad_rate + tie_rate:
-            outcome = "tie"
-        else:
-            p = 1 / (1 + np.exp(-(TRUE[names[a]] - TRUE[names[b]])))
-            outcome = "left" if rng.random() < p else "right"
-        votes.append(Vote(names[a], names[b], outcome))
-    return votes
+    return simulate_votes(rng, TRUE, n, tie_rate=tie_rate, both_bad_rate=both_bad_rate)
 
 
 def main() -> None:

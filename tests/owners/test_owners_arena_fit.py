@@ -8,27 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagine.eval.arena import Vote, fit_strengths, plot_rankings, rank_votes, read_votes_jsonl
+from imagine.eval.arena import Vote, fit_strengths, plot_rankings, rank_votes, read_votes_jsonl, simulate_votes
 
 TRUE = {"m0": -1.2, "m1": -0.4, "m2": 0.1, "m3": 0.5, "m4": 1.0}
 
 
 def _simulate(rng: np.random.Generator, n_votes: int, *, tie_rate: float = 0.0, both_bad_rate: float = 0.0) -> list[Vote]:
-    names = list(TRUE)
-    votes = []
-    for _ in range(n_votes):
-        a, b = rng.choice(len(names), size=2, replace=False)
-        left, right = names[a], names[b]
-        u = rng.random()
-        if u < both_bad_rate:
-            outcome = "both_bad"
-        elif u < both_bad_rate + tie_rate:
-            outcome = "tie"
-        else:
-            p_left = 1.0 / (1.0 + np.exp(-(TRUE[left] - TRUE[right])))
-            outcome = "left" if rng.random() < p_left else "right"
-        votes.append(Vote(left, right, outcome))
-    return votes
+    return simulate_votes(rng, TRUE, n_votes, tie_rate=tie_rate, both_bad_rate=both_bad_rate)
 
 
 def _centred_truth() -> dict[str, float]:

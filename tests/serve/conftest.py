@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from webforms import csrf_of, sign_up  # noqa: F401  (re-exported for the tests here)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -82,20 +83,6 @@ def client(app_factory):
 
 # -- accounts through the real web forms -------------------------------------------------------------------
 
-def csrf_of(client) -> str:
-    token = client.cookies.get("imagine_csrf")
-    if token is None:
-        client.get("/login")
-        token = client.cookies.get("imagine_csrf")
-    return token
-
-
-def sign_up(client, email: str | None = None, password: str = "correct horse battery") -> str:
-    email = email or f"user-{uuid.uuid4().hex[:8]}@example.org"
-    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": csrf_of(client)},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return email
 
 
 def new_key(client) -> str:

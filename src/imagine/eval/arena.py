@@ -245,6 +245,26 @@ def plot_rankings(result: ArenaResult, path: Path | None = None) -> bytes:
     return data
 
 
+def simulate_votes(rng: np.random.Generator, strengths: dict[str, float], n_votes: int, *,
+                   tie_rate: float = 0.0, both_bad_rate: float = 0.0) -> list[Vote]:
+    """Votes drawn from a known Bradley–Terry model: the yardstick for the fit's order and coverage."""
+    names = list(strengths)
+    votes = []
+    for _ in range(n_votes):
+        a, b = rng.choice(len(names), size=2, replace=False)
+        left, right = names[a], names[b]
+        u = rng.random()
+        if u < both_bad_rate:
+            outcome = "both_bad"
+        elif u < both_bad_rate + tie_rate:
+            outcome = "tie"
+        else:
+            p_left = 1.0 / (1.0 + np.exp(-(strengths[left] - strengths[right])))
+            outcome = "left" if rng.random() < p_left else "right"
+        votes.append(Vote(left, right, outcome))
+    return votes
+
+
 def read_votes_jsonl(path: Path) -> list[Vote]:
     """Votes from a JSON Lines file (``{"left":..., "right":..., "outcome":...}`` a line)."""
     votes = []
