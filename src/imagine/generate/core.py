@@ -182,7 +182,9 @@ class Generator:
         prompts = [j.request.prompt for j in group for _ in j.seeds]
         negatives = [j.request.negative_prompt or "" for j in group for _ in j.seeds]
         texts = sorted(set(prompts) | (set(negatives) if guided else set()))
-        encoded = components.encode_texts(pipe, texts, device)
+        # One text per encoder call: batched matmuls round differently by batch size on CPU, and a
+        # prompt's states must not depend on which other prompts shared the call.
+        encoded = components.TextStates.cat([components.encode_texts(pipe, [text], device) for text in texts])
         row = {text: i for i, text in enumerate(texts)}
         cond = encoded.select(torch.tensor([row[p] for p in prompts], device=device))
         context = cond
