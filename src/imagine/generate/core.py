@@ -75,10 +75,12 @@ def load_pipeline(
 
 
 def model_id_for(path: Path) -> str:
-    """The model's id: its card's ``model_id`` when it has one, else the folder name."""
+    """The model's id: its card's ``model_id`` (``imagine train`` writes ``card.json``), else the folder name."""
     import json
 
-    card = path / "model_card.json"
+    from imagine.model.card import CARD_JSON
+
+    card = path / CARD_JSON
     if card.is_file():
         data = json.loads(card.read_text(encoding="utf-8"))
         for key in ("model_id", "id", "name"):
