@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +53,31 @@ def data_home(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """The tiny random ImaginePipeline, saved as a diffusers folder (what `--model` takes)."""
+    import torch
+
+    from imagine.model.factory import tiny_pipeline
+
+    # One intra-op thread: on a shared, oversubscribed CPU two spinning threads are ~10x slower than one.
+    torch.set_num_threads(1)
+    folder = tmp_path_factory.mktemp("tiny-model")
+    tiny_pipeline(resolution=32, seed=0).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def components(tiny_model_dir, tmp_path_factory) -> dict[str, Any]:
+    """The service's heavy parts, loaded once per test process: generator, prompt policy, output guard."""
+    from imagine.config import Settings
+    from imagine.generate.core import Generator
+    from imagine.guard.output import OutputGuard
+    from imagine.guard.policy import PromptPolicy
+
+    settings = Settings(data_home=tmp_path_factory.mktemp("guard-home"))
+    return {"generator": Generator.load(tiny_model_dir),
+            "policy": PromptPolicy.load(settings=settings, semantic=False),
+            "output_guard": OutputGuard.load(settings=settings)}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from webforms import csrf_of, sign_up  # noqa: F401  (re-exported for the tests here)
+from web_helpers import csrf_of, sign_up  # noqa: F401  (re-exported for the tests here)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -147,28 +147,6 @@ def add_user(session, email: str | None = None, role: str = "user"):
 
 
 # -- apps -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    from imagine.model.factory import tiny_pipeline
-
-    folder = tmp_path_factory.mktemp("tiny-model")
-    tiny_pipeline(resolution=32, seed=0).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def components(tiny_model_dir, tmp_path_factory) -> dict[str, Any]:
-    from imagine.config import Settings
-    from imagine.generate.core import Generator
-    from imagine.guard.output import OutputGuard
-    from imagine.guard.policy import PromptPolicy
-
-    settings = Settings(data_home=tmp_path_factory.mktemp("guard-home"))
-    return {"generator": Generator.load(tiny_model_dir),
-            "policy": PromptPolicy.load(settings=settings, semantic=False),
-            "output_guard": OutputGuard.load(settings=settings)}
 
 
 ARENA = [

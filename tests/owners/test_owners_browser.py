@@ -11,12 +11,12 @@ import uuid
 
 import pytest
 
+from web_helpers import launch_chromium
+
 from .conftest import MODEL_ID, live_server, make_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 @pytest.fixture()
@@ -24,7 +24,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         try:
             yield b
         finally:

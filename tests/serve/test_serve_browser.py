@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from web_helpers import launch_chromium
+
 from .conftest import live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "serve"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 @pytest.fixture()
@@ -22,7 +22,7 @@ def browser_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         # bypass_csp lets Playwright evaluate its wait predicates; the app itself runs under its strict CSP
         page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)
         page.set_default_timeout(90_000)

@@ -1,4 +1,5 @@
-"""Accounts through the real web forms: shared by the serve and owners tests (on pytest's pythonpath)."""
+"""Web-test helpers shared by the serve and owners tests (tests/ is on pytest's pythonpath):
+accounts through the real forms, and Debian's Chromium launched the one way this machine allows."""
 
 from __future__ import annotations
 
@@ -21,3 +22,14 @@ def sign_up(client, email: str | None = None, password: str = "correct horse bat
                     follow_redirects=False)
     assert r.status_code == 303, r.text
     return email
+
+
+# Debian's Chromium, headless; the networking flags stop it calling out from a machine with no internet.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def launch_chromium(playwright):
+    """A Playwright browser on Debian's Chromium (Playwright downloads no browser of its own here)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
