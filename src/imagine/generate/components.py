@@ -61,6 +61,17 @@ def encode_texts(pipe: Any, texts: list[str], device: torch.device) -> TextState
     raise ValueError(f"{type(pipe).__name__} has no way to encode prompts (no text_encoder.encode or encode_prompt)")
 
 
+def needs_x0_clip(pipe: Any, scheduler: Any) -> bool:
+    """Pixel-space epsilon models need x0 kept in [-1, 1] (Imagen-style), as ``ImaginePipeline`` does:
+    samplers with ``thresholding`` on do it themselves, the others (Euler) get its ``clip_noise_prediction``.
+    Latent models never (latents are not in [-1, 1])."""
+    return (
+        not is_latent(pipe)
+        and scheduler.config.get("prediction_type", "epsilon") == "epsilon"
+        and not scheduler.config.get("thresholding", False)
+    )
+
+
 def noise_shape(pipe: Any, batch: int) -> tuple[int, int, int, int]:
     size = pipe.unet.config.sample_size
     height, width = (size, size) if isinstance(size, int) else tuple(size)

@@ -207,6 +207,9 @@ class Generator:
         guidance = torch.tensor([j.request.guidance for j in group for _ in j.seeds], device=device, dtype=dtype).view(-1, 1, 1, 1)
         step_kwargs = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
         unet_kwargs = {} if context.mask is None else {"encoder_attention_mask": context.mask}
+        clip = components.needs_x0_clip(pipe, scheduler)
+        if clip:
+            from imagine.model.pipeline import clip_noise_prediction
 
         # 3. Denoise: one UNet call per step for the whole group.
         for i, t in enumerate(scheduler.timesteps):
@@ -218,6 +221,8 @@ class Generator:
             if guided:
                 noise_uncond, noise_cond = noise.chunk(2)
                 noise = noise_uncond + guidance * (noise_cond - noise_uncond)
+            if clip:
+                noise = clip_noise_prediction(scheduler, noise, model_in.chunk(2)[0] if guided else model_in, t)
             shown = None
             if on_step is not None and previews:
                 shown = _to_pil(components.preview_images(pipe, components.predict_x0(scheduler, sample, noise, t, i)))
