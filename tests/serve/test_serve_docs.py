@@ -20,3 +20,12 @@ def test_every_serve_setting_is_in_service_md():
     text = (DOCS / "service.md").read_text(encoding="utf-8")
     for name in ServeSettings.model_fields:
         assert f"`{name}`" in text, name
+
+
+def test_interactive_api_docs_load_without_internet(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text and "/static-offline-docs/swagger-ui-bundle.js" in page.text
+    bundle = client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert client.get("/openapi.json").json()["paths"]["/v1/images/generations"]

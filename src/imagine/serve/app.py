@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from imagine.config import Settings, get_settings
 from imagine.serve.context import ServiceContext
@@ -118,7 +119,8 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
             await asyncio.to_thread(worker.stop)
             engine.dispose()
 
-    app = FastAPI(title="imagine", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves Swagger UI / ReDoc from files in its wheel: /docs works with no internet.
+    app = FastAPIOffline(title="imagine", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=serve.max_body_bytes, upload_paths=UPLOAD_PATHS,
                        max_upload_bytes=serve.max_upload_bytes)
