@@ -32,3 +32,14 @@ def test_cli_rejects_bad_input(tiny_sd_dir, tmp_path):
     assert result.exit_code != 0 and "steps must be" in result.output
     result = CliRunner().invoke(app, ["generate", "x", "--model", str(tmp_path / "missing"), "--out", str(tmp_path)])
     assert result.exit_code != 0 and "model_index.json" in result.output
+
+
+def test_cli_provenance_stamps_files_that_verify(tiny_sd_dir, tmp_path, data_home):
+    run("a red circle", "-n", 1, "--seed", 3, "--steps", 2, "--model", tiny_sd_dir, "--provenance", "--out", tmp_path)
+    (path,) = sorted(tmp_path.glob("*.png"))
+    from imagine.guard.verify import verify
+
+    report = verify(path).to_dict()
+    assert report["watermark"]["found"] and report["generated_here"]
+    assert report["c2pa"]["state"] == "valid"
+    assert "a red circle" in Image.open(path).info["parameters"]

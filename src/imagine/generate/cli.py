@@ -23,13 +23,14 @@ def generate(
     model: Annotated[Optional[Path], typer.Option("--model", help="Any local diffusers text-to-image folder (default: shipped model).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs.")] = Path("generated"),
     lora: Annotated[Optional[Path], typer.Option("--lora", help="LoRA weights folder from `imagine finetune`.")] = None,
+    provenance: Annotated[bool, typer.Option("--provenance/--raw", help="Stamp each file as the service does (watermark, label, metadata, C2PA) or write the raw output.")] = False,
 ) -> None:
     """Generate PNGs from text prompts; same seed and settings give identical images."""
     from imagine.generate.to_files import generate_to_dir
 
     try:
         written = generate_to_dir(prompts, out, n=n, seed=seed, steps=steps, guidance=guidance,
-                                  negative=negative, sampler=sampler, model=model, lora=lora)
+                                  negative=negative, sampler=sampler, model=model, lora=lora, provenance=provenance)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     for result, paths in written:

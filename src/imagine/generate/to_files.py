@@ -19,12 +19,15 @@ def _slug(text: str, limit: int = 40) -> str:
 
 
 def save_png(image, path: Path) -> None:
-    """Write a PNG atomically (temp file in the same folder, then rename)."""
+    """Write a PNG atomically (temp file in the same folder, then rename); ``image`` is a PIL image or PNG bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
+            if isinstance(image, bytes):
+                fh.write(image)
+            else:
+                image.save(fh, format="PNG")
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -44,11 +47,14 @@ def generate_to_dir(
     sampler: str | None = None,
     model: Path | None = None,
     lora: Path | None = None,
+    provenance: bool = False,
 ) -> list[tuple[GenerationResult, list[Path]]]:
     """Generate ``n`` images for every prompt in one batched call and write ``out/<i>-<slug>-<seed>.png``.
 
     Every prompt uses the same base ``seed`` (a random one when None), so prompt A's images are the same
-    whether or not prompt B was asked for alongside it.
+    whether or not prompt B was asked for alongside it. Without ``provenance`` the files are the model's
+    raw output (bit-identical for a seed); with it each is stamped as the service delivers images
+    (watermark with a fresh generation id, label, metadata, signed C2PA), so `imagine verify` knows it.
     """
     import secrets
 
@@ -75,6 +81,14 @@ def generate_to_dir(
         paths = []
         for image, image_seed in zip(result.images, result.seeds):
             path = Path(out) / f"{i:02d}-{_slug(prompts[i])}-{image_seed}.png"
+            if provenance:
+                from imagine.guard.metadata import GenerationInfo
+                from imagine.guard.provenance import stamp
+
+                request = requests[i]
+                image = stamp(image, GenerationInfo(prompt=request.prompt, model_id=result.model_id, seed=image_seed,
+                                                    steps=request.steps, guidance=request.guidance,
+                                                    sampler=request.sampler, negative_prompt=request.negative_prompt))
             save_png(image, path)
             paths.append(path)
         written.append((result, paths))
