@@ -18,13 +18,19 @@ def run(*args):
 def test_cli_writes_identical_pngs_for_the_same_seed(tiny_sd_dir, tmp_path):
     common = ["-n", 2, "--seed", 7, "--steps", 3, "--guidance", 5, "--sampler", "euler_a", "--model", tiny_sd_dir]
     run("a red circle", "a blue car", *common, "--negative", "blurry", "--out", tmp_path / "one")
-    run("a red circle", *common, "--negative", "blurry", "--out", tmp_path / "two")
+    run("a red circle", "a blue car", *common, "--negative", "blurry", "--out", tmp_path / "again")
+    run("a red circle", *common, "--negative", "blurry", "--out", tmp_path / "alone")
     one = sorted((tmp_path / "one").glob("*.png"))
     assert [p.name for p in one] == ["00-a-red-circle-7.png", "00-a-red-circle-8.png", "01-a-blue-car-7.png", "01-a-blue-car-8.png"]
+    for path in one:  # the same command twice: bit-identical
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(tmp_path / "again" / path.name)))
     for name in ("00-a-red-circle-7.png", "00-a-red-circle-8.png"):
-        a = np.asarray(Image.open(tmp_path / "one" / name))
-        b = np.asarray(Image.open(tmp_path / "two" / name))
-        assert a.shape == (32, 32, 3) and np.array_equal(a, b)
+        a = np.asarray(Image.open(tmp_path / "one" / name)).astype(int)
+        b = np.asarray(Image.open(tmp_path / "alone" / name)).astype(int)
+        # Alone vs batched with another prompt: the same seeds and noise, but CPU kernels may pick another
+        # blocking for another batch shape (notably after a test changed torch's thread count), so the
+        # float rounding can move a pixel by a level or two. Anything larger would be a seeding bug.
+        assert a.shape == (32, 32, 3) and np.abs(a - b).max() <= 2
 
 
 def test_cli_rejects_bad_input(tiny_sd_dir, tmp_path):
