@@ -119,6 +119,7 @@ def test_arena_votes_change_the_ranking(world, make_app, browser):
         page.fill("#arena-prompt", "a yellow star above a green tree")
         page.click("#arena-go")
         page.wait_for_selector("#vote-form")
+        page.wait_for_load_state("load")  # the images arrive after the form: wait for them before looking
         assert page.locator("#left-image img").evaluate("img => img.complete && img.naturalWidth > 0")
         left, right = battle_sides(page.url)
         choice = "left" if contestant in (None, left) else "right"
