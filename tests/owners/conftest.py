@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from web_helpers import csrf_of, sign_up  # noqa: F401  (re-exported for the tests here)
+from web_helpers import csrf_of, free_port, live_server, sign_up  # noqa: F401  (re-exported for the tests here)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -185,28 +181,3 @@ def make_admin(app, email: str) -> None:
         db.scalar(select(User).where(User.email == email)).role = "admin"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def live_server(app) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free loopback port, in a thread; yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
