@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from imagine.atomic import atomic_write
 
 Outcome = Literal["left", "right", "tie", "both_bad"]
 OUTCOMES: tuple[str, ...] = ("left", "right", "tie", "both_bad")
@@ -241,7 +241,7 @@ def plot_rankings(result: ArenaResult, path: Path | None = None) -> bytes:
     fig.savefig(buffer, format="png")
     data = buffer.getvalue()
     if path is not None:
-        _atomic_write(Path(path), data)
+        atomic_write(path, data)
     return data
 
 
@@ -277,15 +277,3 @@ def read_votes_jsonl(path: Path) -> list[Vote]:
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}:{number}: not a vote ({exc})") from exc
     return votes
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

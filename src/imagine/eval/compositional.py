@@ -14,16 +14,16 @@ All phrasings of one scene share a seed, so the gap measures the text alone.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from imagine.atomic import atomic_write
 from imagine.platform.captions import describe_scene
 from imagine.platform.scenes import Scene, sample_scene
 
@@ -198,19 +198,6 @@ def summarise(scored: list[ScoredPrompt], model_id: str, settings: dict[str, Any
     )
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_grid(rows: list[tuple[str, list["Image.Image"]]], path: Path, *, cell: int = 96, width: int = 640) -> None:
     """A PNG grid: per row a wrapped label then its images, scaled to ``cell`` px nearest-neighbour (no blur)."""
     import textwrap
@@ -233,7 +220,9 @@ def write_grid(rows: list[tuple[str, list["Image.Image"]]], path: Path, *, cell:
         for c, image in enumerate(images):
             grid.paste(image.convert("RGB").resize((cell, cell), Image.Resampling.NEAREST), (4 + c * (cell + 4), top))
         y += height
-    _atomic_write(path, lambda fh: grid.save(fh, format="PNG"), "wb")
+    buffer = io.BytesIO()
+    grid.save(buffer, format="PNG")
+    atomic_write(path, buffer.getvalue())
 
 
 def run_compositional(
@@ -299,7 +288,7 @@ def run_compositional(
     report.truth_overall = summarise(truth, "truth", settings, 0.0).overall
     if out is not None:
         out = Path(out)
-        _atomic_write(out / RESULTS_JSON, lambda fh: json.dump(report.to_dict(), fh, indent=2))
+        atomic_write(out / RESULTS_JSON, json.dumps(report.to_dict(), indent=2))
         write_grid([grid_rows[c] for c in CATEGORIES if c in grid_rows], out / GRID_PNG)
     log.info("compositional overall %.3f (paraphrased %.3f, gap %+.3f; true renders %.3f) in %.0fs",
              report.overall, report.paraphrased, report.paraphrase_gap, report.truth_overall, seconds)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Iterable, Optional
 
 import typer
 
+from imagine.atomic import atomic_write
 from imagine.eval.cli import eval_app
 
 if TYPE_CHECKING:
@@ -150,12 +149,8 @@ def _print(results: list[SplitResult]) -> None:
 
 def write_json(results: list[SplitResult], path: Path) -> None:
     """Atomic JSON write of the results."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"goal": GOAL, "splits": {r.split: asdict(r) for r in results}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 @eval_app.command("policy")

@@ -26,6 +26,7 @@ import numpy as np
 import typer
 from PIL import Image, ImageEnhance
 
+from imagine.atomic import atomic_write
 from imagine.eval.cli import eval_app
 
 log = logging.getLogger(__name__)
@@ -282,17 +283,6 @@ def to_markdown(ev: WatermarkEval, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 @eval_app.command("watermark")
 def watermark_command(
     n: Annotated[int, typer.Option(help="Marked images per set.")] = 60,
@@ -315,7 +305,7 @@ def watermark_command(
                             sweep=tuple(float(x) for x in sweep.split(",") if x.strip()), sweep_n=sweep_n)
     command = "imagine eval watermark " + " ".join(sys.argv[sys.argv.index("watermark") + 1:]) if "watermark" in sys.argv else "imagine eval watermark"
     md = to_markdown(ev, command.strip())
-    _write_atomic(out, md)
-    _write_atomic(json_out, json.dumps(asdict(ev), indent=2) + "\n")
+    atomic_write(out, md)
+    atomic_write(json_out, json.dumps(asdict(ev), indent=2) + "\n")
     typer.echo(md)
     typer.echo(f"wrote {out} and {json_out}")

@@ -6,11 +6,11 @@ with the same parameters and defaults (``None`` means the configured default).
 
 from __future__ import annotations
 
-import os
+import io
 import re
-import tempfile
 from pathlib import Path
 
+from imagine.atomic import atomic_write
 from imagine.generate.requests import GenerationRequest, GenerationResult
 
 
@@ -20,19 +20,11 @@ def _slug(text: str, limit: int = 40) -> str:
 
 def save_png(image, path: Path) -> None:
     """Write a PNG atomically (temp file in the same folder, then rename); ``image`` is a PIL image or PNG bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(image, bytes):
-                fh.write(image)
-            else:
-                image.save(fh, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if not isinstance(image, bytes):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        image = buffer.getvalue()
+    atomic_write(path, image)
 
 
 def generate_to_dir(

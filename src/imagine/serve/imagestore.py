@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from imagine.atomic import atomic_write
 
 
 class ImageStore:
@@ -20,16 +20,7 @@ class ImageStore:
 
     def write(self, user_id: str, image_id: str, png: bytes) -> str:
         rel = self.relative_path(user_id, image_id)
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(png)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.root / rel, png)
         return rel
 
     def path(self, rel: str) -> Path:
