@@ -7,7 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from imagine.dataset.versions import CARDS, atomic_write_bytes
+from imagine.atomic import atomic_write
+from imagine.dataset.versions import CARDS
 
 
 def file_digest(path: Path | str | None) -> str | None:
@@ -66,8 +67,8 @@ def render_markdown(card: dict) -> str:
 
 def write_card(dataset_dir: Path, card: dict) -> Path:
     out = card_dir(dataset_dir, card["version"])
-    atomic_write_bytes(out / "card.json", json.dumps(card, indent=2, sort_keys=True, default=str).encode())
-    atomic_write_bytes(out / "CARD.md", render_markdown(card).encode())
+    atomic_write(out / "card.json", json.dumps(card, indent=2, sort_keys=True, default=str))
+    atomic_write(out / "CARD.md", render_markdown(card))
     return out
 
 

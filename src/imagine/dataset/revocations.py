@@ -16,8 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imagine.atomic import atomic_write
 from imagine.dataset.schema import TS
-from imagine.dataset.versions import REVOCATIONS, atomic_write_bytes
+from imagine.dataset.versions import REVOCATIONS
 
 SCHEMA = pa.schema([
     pa.field("post_id", pa.string(), nullable=False),
@@ -42,7 +43,7 @@ def read(dataset_dir: Path) -> pa.Table:
 def write(dataset_dir: Path, table: pa.Table) -> None:
     buf = io.BytesIO()
     pq.write_table(table.cast(SCHEMA).sort_by("post_id"), buf)
-    atomic_write_bytes(Path(dataset_dir) / REVOCATIONS, buf.getvalue())
+    atomic_write(Path(dataset_dir) / REVOCATIONS, buf.getvalue())
 
 
 @dataclass(frozen=True)

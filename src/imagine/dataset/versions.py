@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from imagine.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +30,6 @@ CARDS = "cards"
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -79,7 +63,7 @@ def latest_version(dataset_dir: Path) -> int:
 def commit_version(dataset_dir: Path, info: VersionInfo) -> None:
     versions = [v for v in list_versions(dataset_dir) if v.version != info.version] + [info]
     payload = {"versions": [asdict(v) for v in sorted(versions, key=lambda v: v.version)]}
-    atomic_write_bytes(Path(dataset_dir) / VERSIONS, json.dumps(payload, indent=2).encode())
+    atomic_write(Path(dataset_dir) / VERSIONS, json.dumps(payload, indent=2))
 
 
 def available_versions(dataset_dir: Path) -> list[int]:

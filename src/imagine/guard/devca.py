@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from imagine.atomic import atomic_write
+
 log = logging.getLogger(__name__)
 
 # id-kp-documentSigning (RFC 9336) and the C2PA claim-signing key purpose.
@@ -36,18 +38,6 @@ class DevCA:
     root: Path
     chain: Path
     key: Path
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _name(common_name: str) -> x509.Name:
@@ -112,9 +102,9 @@ def ensure_dev_ca(directory: Path) -> DevCA:
     root_pem, chain_pem, key_pem = _make_chain()
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
-        _write_atomic(tmp / KEY_FILE, key_pem, 0o600)
-        _write_atomic(tmp / ROOT_FILE, root_pem)
-        _write_atomic(tmp / CHAIN_FILE, chain_pem)
+        atomic_write(tmp / KEY_FILE, key_pem, mode=0o600)
+        atomic_write(tmp / ROOT_FILE, root_pem)
+        atomic_write(tmp / CHAIN_FILE, chain_pem)
         os.rename(tmp, directory)  # atomic; fails if another process got there first
         log.info("generated a local development C2PA CA in %s (trusted by this installation only)", directory)
     except OSError:

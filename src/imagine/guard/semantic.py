@@ -8,15 +8,17 @@ memory (and on disk under ``cache_dir`` when one is given), so a check costs one
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
-import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from imagine.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +89,9 @@ def encode_cached(texts: Sequence[str], cache_dir: Path | None = None) -> np.nda
         log.warning("ignoring stale embedding cache %s", path)
     vectors = encode(texts)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, vectors)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        np.save(buffer, vectors)
+        atomic_write(path, buffer.getvalue())
     _MEMORY[key] = vectors
     return vectors
 

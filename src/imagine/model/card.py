@@ -12,6 +12,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from imagine.atomic import atomic_write
+
 CARD_JSON = "card.json"
 CARD_MD = "CARD.md"
 
@@ -41,17 +43,11 @@ def hardware() -> dict[str, Any]:
     return info
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     """Write ``card.json`` and ``CARD.md`` into the pipeline folder."""
     folder = Path(folder)
-    _atomic_write(folder / CARD_JSON, json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
-    _atomic_write(folder / CARD_MD, render_markdown(card))
+    atomic_write(folder / CARD_JSON, json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write(folder / CARD_MD, render_markdown(card))
 
 
 def read_card(folder: Path) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from imagine.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +107,6 @@ def _diffusion_loss(unet: Any, noise_scheduler: Any, latents: Any, states: Any, 
         raise ValueError(f"unsupported prediction type {prediction_type!r} for LoRA fine-tuning")
     pred = unet(noisy, t, encoder_hidden_states=states).sample
     return F.mse_loss(pred.float(), target.float())
-
-
-def _atomic_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def finetune_lora(
@@ -212,6 +204,6 @@ def finetune_lora(
         rank=rank, learning_rate=learning_rate, seed=seed, seconds=seconds,
         first_loss=losses[0], last_loss=losses[-1], eval_loss_before=before, eval_loss_after=after, losses=losses,
     )
-    _atomic_json(out / LORA_CARD, asdict(report))
+    atomic_write(out / LORA_CARD, json.dumps(asdict(report), indent=2))
     log.info("LoRA saved to %s: eval loss %.4f -> %.4f in %.1fs", out, before, after, seconds)
     return report

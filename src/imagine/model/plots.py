@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from imagine.atomic import atomic_write
+
 
 def _atomic_save(image: Image.Image, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write(path, buffer.getvalue())
 
 
 def sample_grid(rows: list[list[Image.Image]], labels: list[str], path: Path, *, scale: int = 3) -> Path:
@@ -56,9 +57,8 @@ def loss_plot(history: list[tuple[int, float]], path: Path, *, title: str = "tra
     ax.set_ylabel("weighted MSE")
     ax.set_title(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    fig.savefig(tmp)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write(path, buffer.getvalue())
     return path

@@ -70,7 +70,7 @@ def export_command(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write here (atomically) instead of stdout.")] = None,
 ) -> None:
     """Everything held about an owner, as one JSON document (GDPR access request)."""
-    from imagine.dataset.versions import atomic_write_bytes
+    from imagine.atomic import atomic_write
     from imagine.owners.export import export_owner, to_json
 
     paths = _paths()
@@ -80,7 +80,7 @@ def export_command(
     if out is None:
         typer.echo(text)
     else:
-        atomic_write_bytes(out, text.encode("utf-8"))
+        atomic_write(out, text)
         typer.echo(f"wrote {out}")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imagine.atomic import atomic_write
 from imagine.platform import schema
 from imagine.platform.files import write_plan
 from imagine.platform.planner import EU_REGIONS, CorpusPlanner, PostPlan
@@ -45,13 +46,6 @@ class _ParquetSink:
     def close(self) -> None:
         self.writer.close()
         os.replace(self.tmp, self.path)
-
-
-def _atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _claim_codes(owner_ids: list[str], seed: int) -> dict[str, str]:
@@ -153,9 +147,9 @@ def generate_demo(out: Path, posts: int = 3000, seed: int = 0, *, progress: bool
     os.replace(tmp, out / "owners.parquet")
 
     events = planner.sorted_events()
-    _atomic_write_text(out / "events.jsonl", "".join(schema.event_line(e) for e in events))
+    atomic_write(out / "events.jsonl", "".join(schema.event_line(e) for e in events))
     codes = _claim_codes([o.owner_id for o in owners], seed)
-    _atomic_write_text(out / "claim_codes.json", json.dumps(codes, indent=1, sort_keys=True) + "\n", mode=0o600)
+    atomic_write(out / "claim_codes.json", json.dumps(codes, indent=1, sort_keys=True) + "\n", mode=0o600)
 
     summary.owners = len(owners)
     summary.opted_out_owners = sum(o.ai_training_opt_out for o in owners)
