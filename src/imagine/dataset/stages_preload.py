@@ -2,4 +2,4 @@
 
 import sentence_transformers  # noqa: F401  (imports torch and transformers)
 
-from imagine.dataset import caption, consent, embed, load, transform  # noqa: F401
+from imagine.dataset import caption, consent, embed, load, recaption, transform  # noqa: F401
