@@ -115,7 +115,10 @@ def lookup_cmd(
         raise typer.BadParameter("give exactly one of --post, --owner, --image")
     ds = _out(out)
     if image is not None:
-        matches = lookup.lookup_image(ds, image)
+        try:
+            matches = lookup.lookup_image(ds, image)
+        except ValueError as exc:  # ImageRejected: too large, not an image, a decompression bomb, truncated
+            raise typer.BadParameter(str(exc), param_hint="--image") from exc
         if as_json:
             typer.echo(json.dumps([asdict(m) for m in matches], indent=2))
             return
