@@ -232,8 +232,14 @@ class RecaptionStage:
     """Adds ``descriptive_caption`` to every still-included row (null when the captioner saw nothing)."""
 
     captioner: Captioner
+    threads: int | None = 1  # torch threads per worker: pool workers would otherwise each take every core
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self.threads:
+            import torch
+
+            if torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
         included = batch.column("included").to_pylist()
         pngs = batch.column("image").to_pylist()
         rows = [i for i, ok in enumerate(included) if ok and pngs[i] is not None]
