@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from imagine.images import MAX_BYTES, MAX_PIXELS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
 DEFAULT_MODEL_DIR = ASSETS_DIR / "default-model"
@@ -36,7 +38,7 @@ class DatasetSettings(BaseModel):
 
     resolution: int = 64
     retention_days: int = 0
-    max_pixels: int = 40_000_000  # decompression-bomb cap, checked from the header before decoding
+    max_pixels: int = MAX_PIXELS  # decompression-bomb cap, checked from the header before decoding (imagine.images)
     min_side: int = 32  # smaller images are rejected as too_small
     phash_distance: int = 4  # near-duplicate threshold (Hamming bits of the 64-bit phash)
 
@@ -85,7 +87,8 @@ class ServeSettings(BaseModel):
     max_n: int = 4
     max_steps: int = 50
     max_body_bytes: int = 65536
-    max_upload_bytes: int = 20 * 1024 * 1024  # "was this photo used?" takes real photos
+    max_upload_bytes: int = MAX_BYTES  # "was this photo used?" takes real photos
+    max_upload_pixels: int = Field(default=MAX_PIXELS, description="Uploads claiming more pixels (width x height, read from the header) are refused before decoding.")
     queue_max: int = 64
     batch_max_images: int = 16
     batch_max_wait_ms: int = Field(default=50, description="Under load, how long a batch waits for company.")

@@ -1,5 +1,9 @@
 """Build a new dataset version from a platform manifest: consent -> caption -> load -> transform
--> embed (map stages, any runner) -> dedupe -> write (driver), then indices, decisions, card, commit.
+(map stages, any runner) -> dedupe -> write (driver), then indices, decisions, card, commit.
+
+The export's ``events.jsonl`` beside the manifest is read by default, so a build never includes
+a post whose revoking event the export already holds (``export_events=False`` / ``--no-events``
+turns that off; ``events=`` names another log).
 
     imagine dataset build --manifest var/platform/posts.parquet --owners var/platform/owners.parquet \
         --policy src/imagine/dataset/policies/default.toml --out var/datasets/demo
@@ -24,7 +28,7 @@ from imagine.dataset.caption import CaptionStage
 from imagine.dataset.card import code_version, file_digest, write_card
 from imagine.dataset.consent import ConsentStage, Revocation
 from imagine.dataset.dedupe import find_duplicates
-from imagine.dataset.embed import EmbedStage
+from imagine.dataset.events import read_events, revocations_for
 from imagine.dataset.load import LoadStage
 from imagine.dataset.policy import Policy
 from imagine.dataset.runner import make_runner
@@ -35,6 +39,7 @@ from imagine.dataset.write import append_decisions, build_indices
 log = logging.getLogger(__name__)
 
 POST_COLUMNS = ("post_id", "owner_id", "image_uri", "caption", "visibility", "created_at", "deleted_at")
+EVENTS_FILE = "events.jsonl"
 OWNER_COLUMNS = ("owner_id", "region", "birth_year", "ai_training_opt_out", "created_at", "account_deleted_at")
 
 
@@ -89,13 +94,28 @@ def read_inputs(manifest: Path | str, owners: Path | str) -> pa.Table:
     return joined.sort_by("post_id").combine_chunks()
 
 
+def export_events_path(manifest: Path | str) -> Path | str | None:
+    """The export's ``events.jsonl`` beside the manifest, if there is one (local path or fsspec URL)."""
+    text = str(manifest)
+    if "://" in text:
+        import fsspec
+
+        url = text.rsplit("/", 1)[0] + "/" + EVENTS_FILE
+        fs, path = fsspec.core.url_to_fs(url)
+        return url if fs.exists(path) else None
+    path = Path(manifest).resolve().parent / EVENTS_FILE
+    return path if path.is_file() else None
+
+
 def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None = None, out: Path | None = None, *,
-                  events: Path | None = None, ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
-                  resolution: int | None = None, progress: bool = True) -> BuildReport:
+                  events: Path | str | None = None, export_events: bool = True, ray_address: str | None = None,
+                  workers: int = 1, batch_size: int = 1024, resolution: int | None = None,
+                  progress: bool = True) -> BuildReport:
     """Write a new version of the dataset at ``out``; see the module docstring.
 
-    ``events``: the platform's event log; posts it revokes (deleted, opted out, made non-public
-    after the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
+    ``events``: the platform's event log (default: the export's ``events.jsonl`` beside the
+    manifest when ``export_events``); posts it revokes (deleted, opted out, made non-public after
+    the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
     """
     from imagine.config import get_settings
 
@@ -109,10 +129,10 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     table = read_inputs(manifest, owners)
     base_dir = str(manifest).rsplit("/", 1)[0] if "://" in str(manifest) else str(Path(manifest).resolve().parent)
     revoked: dict[str, Revocation] = {}
+    if events is None and export_events:
+        events = export_events_path(manifest)
     if events is not None:  # platform events newer than the manifest snapshot still bind
-        from imagine.dataset.events import read_events, revocations_for
-
-        found = revocations_for(read_events(Path(events)), table.select(["post_id", "owner_id"]),
+        found = revocations_for(read_events(events), table.select(["post_id", "owner_id"]),
                                 pol.allowed_visibilities)
         revoked = {pid: Revocation(ev.event_id, ev.type, ev.ts) for pid, ev in found.items()}
     revoked.update({r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
@@ -123,7 +143,6 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
         CaptionStage(pol),
         LoadStage(base_dir, resolution, settings.max_pixels, settings.min_side),
         TransformStage(resolution),
-        EmbedStage(threads=1),
     ]
     runner = make_runner(ray_address=ray_address, workers=workers, progress=progress)
     t0 = time.perf_counter()

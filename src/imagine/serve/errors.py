@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from imagine import images
+
 log = logging.getLogger(__name__)
 
 # code -> (HTTP status, type). The documented registry (docs/api.md mirrors it; a test checks that).
@@ -24,6 +26,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "prompt_too_long": (400, "invalid_request_error"),
     "control_characters": (400, "invalid_request_error"),
     "invalid_size": (400, "invalid_request_error"),
+    "invalid_image": (400, "invalid_request_error"),
     "content_policy_violation": (400, "invalid_request_error"),
     "authentication_required": (401, "authentication_error"),
     "invalid_api_key": (401, "authentication_error"),
@@ -79,6 +82,16 @@ class ApiError(Exception):
                                "param": self.param}
         err.update(self.extra)
         return {"error": err}
+
+
+# An uploaded file refused by ``imagine.images`` -> our error code; the body's ``reason`` keeps the image reason.
+_IMAGE_ERRORS = {images.TOO_LARGE: "body_too_large", images.NOT_AN_IMAGE: "unsupported_media_type",
+                 images.DECOMPRESSION_BOMB: "invalid_image", images.TRUNCATED: "invalid_image"}
+
+
+def image_error(exc: images.ImageRejected, *, param: str | None = "image") -> ApiError:
+    """The API error for an uploaded image that ``imagine.images`` refused (every upload route uses this)."""
+    return ApiError(_IMAGE_ERRORS[exc.reason], str(exc), param=param, reason=exc.reason)
 
 
 API_PREFIXES = ("/api/", "/v1/", "/metrics", "/healthz", "/openapi.json", "/docs")

@@ -27,14 +27,14 @@ from imagine.serve.context import ServiceContext
 from imagine.db.models import User
 from imagine.db.models_owners import OwnerRequest
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
-from imagine.serve.errors import ApiError
+from imagine.images import ImageRejected
+from imagine.serve.errors import ApiError, image_error
 from imagine.serve.web import NavItem, render
 
 router = APIRouter()
 NAV = [NavItem("My photos", "/owners", order=40), NavItem("Was this photo used?", "/used", order=45)]
 
 Text = Annotated[str, Form(max_length=1024)]
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _paths(ctx: ServiceContext) -> OwnerPaths:
@@ -91,15 +91,14 @@ def _act(ctx: ServiceContext, db: Session, user: User, action: str, post_id: str
 def _used(ctx: ServiceContext, db: Session, user: User, data: bytes) -> dict:
     if not data:
         raise ApiError("invalid_request", "Choose an image file to look up.", param="image")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ApiError("body_too_large", f"The image is larger than {MAX_UPLOAD_BYTES} bytes.")
-    paths = _paths(ctx)
+    paths, serve = _paths(ctx), ctx.settings.serve
     try:
-        answer = was_this_used(paths.dataset_dir, data, registry=paths.registry, asking_owner=linked_owner(db, user.id))
+        answer = was_this_used(paths.dataset_dir, data, registry=paths.registry, asking_owner=linked_owner(db, user.id),
+                               max_pixels=serve.max_upload_pixels, max_bytes=serve.max_upload_bytes)
+    except ImageRejected as exc:  # refused from its header: too many pixels, not an allowed format, too large
+        raise image_error(exc) from exc
     except FileNotFoundError as exc:
         raise ApiError("invalid_request", "No dataset has been built yet, so no photo has been used.") from exc
-    except OSError as exc:  # PIL: not an image
-        raise ApiError("unsupported_media_type", "That file is not an image we can read (PNG, JPEG, WebP...).", param="image") from exc
     return answer.to_dict()
 
 
@@ -173,7 +172,7 @@ def used_page(request: Request, user: PageUser):
 async def used_lookup(request: Request, user: PageUser, db: DbDep, ctx: CtxDep, csrf_token: Text,
                       image: Annotated[UploadFile, File()]):
     require_csrf_form(request, csrf_token)
-    data = await image.read(MAX_UPLOAD_BYTES + 1)
+    data = await image.read(ctx.settings.serve.max_upload_bytes + 1)
     try:
         answer = await asyncio.to_thread(_used, ctx, db, user, data)
     except ApiError as err:
@@ -238,5 +237,5 @@ def api_export(user: ApiUser, db: DbDep, ctx: CtxDep) -> Response:
 
 @router.post("/api/used", tags=["owners"], summary="Was this photo used? Match an image against every dataset version")
 async def api_used(user: ApiUser, db: DbDep, ctx: CtxDep, image: Annotated[UploadFile, File()]) -> dict:
-    data = await image.read(MAX_UPLOAD_BYTES + 1)
+    data = await image.read(ctx.settings.serve.max_upload_bytes + 1)
     return await asyncio.to_thread(_used, ctx, db, user, data)
