@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-quick browser train-default bench clean
+.PHONY: install demo test test-quick browser train-default train-default-gpu bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -55,3 +55,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var test-artifacts
+
+# The chosen recipe at GPU size on one GPU (docs/model.md): demo platform and recaptioned dataset
+# prepared on all cores, bf16 training (default-gpu.toml), then the benchmark at 8 prompts per
+# category. Model + card + benchmark JSON land in $OUT when set (else var/recipe).
+train-default-gpu: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m imagine.model.recipe --config default-gpu --posts 60000 --workers $$(nproc) \
+		--prompts-per-category 8 --out $${OUT:-var/recipe}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -118,3 +119,49 @@ def test_portable_keeps_relative_paths_and_urls():
     here = Path.cwd()
     assert portable(f"--out {here / 'var' / 'm'} s3://bucket/x.lance a/b") == "--out var/m s3://bucket/x.lance a/b"
     assert portable({"k": ["/srv/data/set"]}) == {"k": ["set"]}
+
+
+def test_the_gpu_recipe_entry_point_runs_at_tiny_size_on_cpu(tmp_path, monkeypatch):
+    """`make train-default-gpu` runs this same entry point; here with the tiny config and two steps."""
+    from imagine.model.recipe import main
+
+    monkeypatch.setenv("OUT", str(tmp_path / "out"))
+    summary = main(["--config", "tiny", "--posts", "40", "--workers", "1", "--max-steps", "2",
+                    "--prompts-per-category", "1", "--images-per-prompt", "1", "--no-progress"])
+    out = tmp_path / "out"
+    for name in ("model/model_index.json", "model/card.json", "benchmark/compositional.json", "recipe.json"):
+        assert (out / name).is_file(), name
+    assert summary["steps"] == 2 and set(summary["seconds"]) == {"platform", "dataset", "train", "benchmark"}
+    assert 0.0 <= summary["compositional"]["overall"] <= 1.0
+    card = json.loads((out / "model" / "card.json").read_text())
+    assert card["metrics"]["compositional"]["overall"] == summary["compositional"]["overall"]
+    assert card["captions"]["captioner"]["id"] == "scene-checker"  # the recaption stage ran in the build
+    assert str(tmp_path) not in (out / "recipe.json").read_text() + (out / "model" / "card.json").read_text()
+
+
+def test_the_sd15_timing_script_runs_at_tiny_size_on_cpu(tmp_path):
+    """benchmarks/sd15_generate.py, the script a GPU machine runs at SD 1.5's size, end to end at tiny size."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "sd.json"
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "sd15_generate.py"), "--shape", "tiny", "--device", "cpu",
+                           "--resolution", "32", "--steps", "2", "--batch", "2", "--repeats", "1", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["shape"] == "tiny" and figures["attention"] == "sdpa" and figures["images_per_second"] > 0
+    assert "images/s" in proc.stdout
+
+
+def test_the_sd15_shape_has_stable_diffusion_15s_size():
+    """Counted on the meta device: nothing is allocated, the shapes are SD 1.5's (UNet ~860M parameters)."""
+    from imagine.model.tiny_sd import tiny_sd_pipeline
+
+    with torch.device("meta"):
+        pipe = tiny_sd_pipeline(512, shape="sd15")
+    unet = sum(p.numel() for p in pipe.unet.parameters())
+    text = sum(p.numel() for p in pipe.text_encoder.parameters())
+    assert 855e6 < unet < 865e6 and 120e6 < text < 125e6
+    assert pipe.unet.config.sample_size == 64 and pipe.unet.config.cross_attention_dim == 768
