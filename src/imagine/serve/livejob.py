@@ -42,10 +42,9 @@ class LiveJob:
     def finished(self) -> bool:
         return self.status in FINAL
 
-    def batch_key(self) -> tuple[int, str, bool]:
+    def batch_key(self) -> tuple[int, str, bool, int]:
         """Jobs with equal keys denoise alike, so the generator runs them as one batch."""
-        r = self.request
-        return (r.steps, r.sampler, r.guidance != 1.0)
+        return self.request.batch_key()
 
     def update(self, **changes: Any) -> None:
         """Called from any thread: apply changes and wake the awaiting handlers."""

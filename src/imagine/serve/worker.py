@@ -73,7 +73,7 @@ class Worker:
         if request.n > self.batch_max_images:
             raise ValueError(f"n={request.n} exceeds the batch size {self.batch_max_images}")
         job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop,
-                      total=request.steps)
+                      total=request.steps - request.start_step())
         with self._jobs_lock:
             self.jobs[job_id] = job
         try:
