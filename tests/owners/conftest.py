@@ -124,8 +124,8 @@ def world(world_template, tmp_path, monkeypatch) -> World:
 @pytest.fixture()
 def db_session(tmp_path):
     """A real SQLite database with the service's migrations (ours included) applied."""
-    from imagine.serve.db.migrate import upgrade
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.migrate import upgrade
+    from imagine.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(f"sqlite:///{tmp_path / 'owners.db'}")
     upgrade(engine)
@@ -175,7 +175,7 @@ def make_admin(app, email: str) -> None:
     """Operators are made on the command line in real life; here straight in the app's database."""
     from sqlalchemy import select
 
-    from imagine.serve.db.models import User
+    from imagine.db.models import User
 
     with app.state.ctx.sessions.begin() as db:
         db.scalar(select(User).where(User.email == email)).role = "admin"

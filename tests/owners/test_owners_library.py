@@ -15,7 +15,7 @@ from imagine.owners.posts import owner_posts
 from imagine.owners.status import photo_statuses, request_statuses
 from imagine.owners.used import was_this_used
 from imagine.platform.schema import read_events
-from imagine.serve.db.models_owners import OwnerRequest
+from imagine.db.models_owners import OwnerRequest
 
 from .conftest import MODEL_ID, add_user
 

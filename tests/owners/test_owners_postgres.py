@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from imagine.owners import ClaimError, claim_owner, request_opt_out
 from imagine.owners.status import request_statuses
-from imagine.serve.db.models_owners import OwnerRequest
+from imagine.db.models_owners import OwnerRequest
 
 from .conftest import add_user
 
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture()
 def pg_session(postgres_url):
-    from imagine.serve.db.migrate import upgrade
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.migrate import upgrade
+    from imagine.db.session import make_engine, make_sessionmaker
 
     schema = f"own_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(postgres_url)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from imagine.serve.db.models_owners import OwnerLink
+from imagine.db.models_owners import OwnerLink
 
 
 class ClaimError(ValueError):

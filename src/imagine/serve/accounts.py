@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imagine.serve import security
-from imagine.serve.db.models import ApiKey, User, WebSession, utcnow
+from imagine.db.models import ApiKey, User, WebSession, utcnow
 from imagine.serve.errors import ApiError
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$")

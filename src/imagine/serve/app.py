@@ -22,8 +22,8 @@ from fastapi_offline import FastAPIOffline
 
 from imagine.config import Settings, get_settings
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.migrate import upgrade
-from imagine.serve.db.session import make_engine, make_sessionmaker
+from imagine.db.migrate import upgrade
+from imagine.db.session import make_engine, make_sessionmaker
 from imagine.serve.delivery import Delivery
 from imagine.serve.deps import LoginRequired
 from imagine.serve.errors import ApiError, install_error_handlers

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from imagine.guard.metadata import GenerationInfo
 from imagine.guard.provenance import stamp
-from imagine.serve.db.models import Image, Job, new_id, utcnow
+from imagine.db.models import Image, Job, new_id, utcnow
 from imagine.serve.imagestore import ImageStore
 from imagine.serve.metrics import Metrics
 

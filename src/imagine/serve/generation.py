@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from imagine.generate.requests import GenerationRequest
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import Image, Job, User, new_id
+from imagine.db.models import Image, Job, User, new_id
 from imagine.serve.deps import client_ip
 from imagine.serve.errors import ApiError
 from imagine.serve.jobqueue import QueueFull

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from imagine.owners import operator
 from imagine.owners.paths import OwnerPaths
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import User
-from imagine.serve.db.models_owners import Refusal
+from imagine.db.models import User
+from imagine.db.models_owners import Refusal
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser
 from imagine.serve.errors import ApiError
 from imagine.serve.web import NavItem, render

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from imagine.eval.arena import ArenaResult, Vote, plot_rankings, rank_votes
 from imagine.generate.requests import MAX_PROMPT_CHARS
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import Job, User, new_id
-from imagine.serve.db.models_owners import ArenaBattle
+from imagine.db.models import Job, User, new_id
+from imagine.db.models_owners import ArenaBattle
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, client_ip, require_csrf_form
 from imagine.serve.errors import ApiError
 from imagine.serve.generation import admit, build_request, check_policy, wait_until_done

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from imagine.serve.db.models import Image, Job
+from imagine.db.models import Image, Job
 from imagine.serve.deps import ApiUser, CtxDep, DbDep
 from imagine.serve.errors import ApiError, ErrorResponse
 from imagine.serve.generation import (admit, image_public, job_image_ids, job_public, owned_job,

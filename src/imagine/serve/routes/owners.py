@@ -24,8 +24,8 @@ from imagine.owners.posts import owner_posts, post_of_owner
 from imagine.owners.status import photo_statuses, request_statuses
 from imagine.owners.used import was_this_used
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import User
-from imagine.serve.db.models_owners import OwnerRequest
+from imagine.db.models import User
+from imagine.db.models_owners import OwnerRequest
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
 from imagine.serve.errors import ApiError
 from imagine.serve.web import NavItem, render

@@ -1,4 +1,4 @@
-"""The service's tables. Other features (issue 7) add their tables in their own modules on the same `Base`.
+"""The service's tables. Other features add their tables in their own modules on the same `Base`.
 
 Ids of jobs and images are random and unguessable, but access is always checked against the owner as well.
 """
