@@ -89,7 +89,9 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = 65536
     max_upload_bytes: int = MAX_BYTES  # "was this photo used?" takes real photos
     max_upload_pixels: int = Field(default=MAX_PIXELS, description="Uploads claiming more pixels (width x height, read from the header) are refused before decoding.")
-    queue_max: int = 64
+    queue_max: int = Field(default=64, description="Jobs waiting in the queue, all users together; past it, 503 server_busy.")
+    user_queue_images: int = Field(default=16, ge=1, description="Images one user may have waiting; past it, 429 queue_share_exceeded (others are still admitted).")
+    instance: str | None = Field(default=None, max_length=64, description="This process's name on its jobs; a restart recovers only its own. None = the host name; give each process sharing a database its own.")
     batch_max_images: int = 16
     batch_max_wait_ms: int = Field(default=50, description="Under load, how long a batch waits for company.")
     sync_timeout_s: float = 120.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import socket
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -34,6 +35,7 @@ from imagine.serve.livejob import DEFAULT_GENERATOR
 from imagine.serve.metrics import Metrics
 from imagine.serve.middleware import BodySizeLimit, SecurityHeaders
 from imagine.serve.ratelimit import RateLimiter
+from imagine.serve.recovery import recover
 from imagine.serve.region import RegionPolicy
 from imagine.serve.web import STATIC_DIR, NavItem, add_nav, make_templates, render
 from imagine.serve.worker import Worker
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
                                 namespace=limiter_namespace),
             region=RegionPolicy.from_lists(serve.region_header, serve.trusted_proxies, serve.region_allow,
                                            serve.region_deny),
-            templates=make_templates())
+            templates=make_templates(), instance=serve.instance or socket.gethostname())
         app.state.ctx = ctx
         guarded = await asyncio.to_thread(_load_default_generator, settings, generator, policy, output_guard)
         ctx.generators[DEFAULT_GENERATOR] = guarded
@@ -108,9 +110,10 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
                 await asyncio.to_thread(hook, ctx)
         worker = Worker(ctx.generators, Delivery(ctx.sessions, ctx.store, metrics), metrics,
                         queue_max=serve.queue_max, batch_max_images=serve.batch_max_images,
-                        batch_max_wait_s=serve.batch_max_wait_ms / 1000)
-        worker.start()
+                        batch_max_wait_s=serve.batch_max_wait_ms / 1000, user_max_images=serve.user_queue_images)
         ctx.worker = worker
+        await asyncio.to_thread(recover, ctx, asyncio.get_running_loop())  # what a crash left behind
+        worker.start()
         log.info("imagine serve ready: model %s, database %s", ctx.model_id, engine.url.render_as_string())
         try:
             yield

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from imagine.db.models import Image, Job, new_id, utcnow
 from imagine.guarded import Outcome, Sink
 from imagine.serve.imagestore import ImageStore
+from imagine.serve.livejob import FINAL
 from imagine.serve.metrics import Metrics
 
 
@@ -65,6 +66,7 @@ class Delivery:
 
     def record_job_end(self, job_id: str, status: str, *, error_code: str | None = None,
                        error_message: str | None = None) -> None:
+        """The job's final status; one already final (cancelled from another process) is kept."""
         with self.sessions.begin() as db:
-            db.execute(update(Job).where(Job.id == job_id).values(
+            db.execute(update(Job).where(Job.id == job_id, Job.status.not_in(FINAL)).values(
                 status=status, error_code=error_code, error_message=error_message, finished_at=utcnow()))

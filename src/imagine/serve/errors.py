@@ -39,6 +39,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "body_too_large": (413, "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error"),
     "rate_limited": (429, "rate_limit_error"),
+    "queue_share_exceeded": (429, "rate_limit_error"),
     "region_unavailable": (451, "region_error"),
     "internal_error": (500, "server_error"),
     "server_busy": (503, "server_busy_error"),

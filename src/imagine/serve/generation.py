@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from typing import TYPE_CHECKING
 
@@ -22,12 +22,13 @@ from imagine.guarded import Refused
 from imagine.serve.context import ServiceContext
 from imagine.serve.deps import client_ip
 from imagine.serve.errors import ApiError
-from imagine.serve.jobqueue import QueueFull
+from imagine.serve.jobqueue import LaneFull, QueueFull
 from imagine.serve.livejob import DEFAULT_GENERATOR, LiveJob
 from imagine.serve.schemas import GenerateCreate, ImagePublic, JobPublic
 
 if TYPE_CHECKING:
     from imagine.guard.policy import PolicyDecision
+    from imagine.serve.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +72,39 @@ def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: Generatio
         if err.decision is not None:
             record_refusal(ctx, err.decision)
         raise refused(err) from err
+    # Room first, so that a refusal (over the user's share: 429, queue full: 503) stores nothing as theirs.
+    try:
+        worker.check_room(user.id, request.n)
+    except QueueFull as exc:
+        raise _no_room(worker, exc) from exc
     job_id = new_id()
+    with ctx.sessions.begin() as db:
+        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, instance=ctx.instance,
+                   params=job_params(request, generator, guarded.model_id)))
+    try:
+        return worker.submit(job_id, user.id, request, loop, generator=generator)
+    except QueueFull as exc:  # lost a race for the last place since the check: take the row back
+        with ctx.sessions.begin() as db:
+            db.execute(delete(Job).where(Job.id == job_id))
+        raise _no_room(worker, exc) from exc
+
+
+def _no_room(worker: "Worker", exc: QueueFull) -> ApiError:
+    if isinstance(exc, LaneFull):
+        wait = worker.retry_after_share()
+        return ApiError("queue_share_exceeded", f"You have your share of the queue ({exc}); try again in {wait} s.",
+                        retry_after=wait)
+    wait = worker.retry_after()
+    return ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait)
+
+
+def job_params(request: GenerationRequest, generator: str, model_id: str) -> dict:
+    """What a job row records of its request: enough to show it, and to queue it again after a restart."""
     params = {"n": request.n, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
               "negative_prompt": request.negative_prompt, "sampler": request.sampler}
     if generator != DEFAULT_GENERATOR:
-        params.update(generator=generator, model=guarded.model_id)
-    with ctx.sessions.begin() as db:
-        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, params=params))
-    try:
-        return worker.submit(job_id, user.id, request, loop, generator=generator)
-    except QueueFull as exc:
-        with ctx.sessions.begin() as db:
-            row = db.get(Job, job_id)
-            if row is not None:
-                row.status, row.error_code, row.error_message = "failed", "server_busy", str(exc)
-        ctx.metrics.rejected.labels(code="server_busy").inc()
-        wait = worker.retry_after()
-        raise ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait) from exc
+        params.update(generator=generator, model=model_id)
+    return params
 
 
 async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, *,

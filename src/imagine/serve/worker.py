@@ -42,12 +42,15 @@ PREVIEW_EVERY_S = 0.2  # at most ~5 preview updates a second per job: enough to 
 
 class Worker:
     def __init__(self, generators: "dict[str, GuardedGenerator]", delivery: "Delivery", metrics: Metrics, *,
-                 queue_max: int, batch_max_images: int, batch_max_wait_s: float, delivery_threads: int = 2) -> None:
+                 queue_max: int, batch_max_images: int, batch_max_wait_s: float, user_max_images: int | None = None,
+                 delivery_threads: int = 2) -> None:
         if DEFAULT_GENERATOR not in generators:
             raise ValueError(f"the worker needs a {DEFAULT_GENERATOR!r} generator")
         self.generators, self.delivery, self.metrics = generators, delivery, metrics
+        # One lane per user: batches are led by each user in turn, and a user holds at most user_max_images.
         self.queue: BatchQueue[LiveJob] = BatchQueue(queue_max, size_of=lambda j: j.request.n,
-                                                     key_of=LiveJob.batch_key)
+                                                     key_of=LiveJob.batch_key, lane_of=lambda j: j.user_id,
+                                                     lane_max_images=user_max_images)
         self.batch_max_images = batch_max_images
         self.batch_max_wait_s = batch_max_wait_s
         self.jobs: dict[str, LiveJob] = {}
@@ -93,6 +96,10 @@ class Worker:
         self.metrics.queue_depth.set(len(self.queue))
         return job
 
+    def check_room(self, user_id: str, images: int) -> None:
+        """Raise `LaneFull` (the user is over their share: 429) or `QueueFull` (503) before anything is stored."""
+        self.queue.check(user_id, images)
+
     def get(self, job_id: str) -> LiveJob | None:
         with self._jobs_lock:
             return self.jobs.get(job_id)
@@ -108,6 +115,10 @@ class Worker:
         """Seconds until the queue has likely drained by one batch (for 503 answers)."""
         batches_ahead = max(1, len(self.queue) * 4 // max(1, self.batch_max_images))
         return max(1, round(batches_ahead * self.avg_batch_seconds))
+
+    def retry_after_share(self) -> int:
+        """Seconds until a user over their share likely has room again: one turn of every waiting user (429)."""
+        return max(1, round((self.queue.lanes() + 1) * self.avg_batch_seconds))
 
     # -- the worker thread -----------------------------------------------------------------------------
     def _run(self) -> None:
