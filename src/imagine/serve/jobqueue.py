@@ -110,34 +110,47 @@ class BatchQueue(Generic[T]):
             self._closed = True
             self._cond.notify_all()
 
-    def take_batch(self, max_images: int, max_wait: float, *, idle_timeout: float = 0.5) -> list[T]:
-        """Block up to `idle_timeout` for a first job, then gather compatible jobs for up to `max_wait` seconds."""
+    def notify(self) -> None:
+        """Wake a waiting `take_batch`: something its ``ready`` callback depends on has changed."""
         with self._cond:
-            if not self._count and not self._cond.wait_for(lambda: self._count or self._closed, idle_timeout):
+            self._cond.notify_all()
+
+    def take_batch(self, max_images: int, max_wait: float, *, idle_timeout: float = 0.5,
+                   ready: Callable[[Hashable], bool] | None = None) -> list[T]:
+        """Block up to `idle_timeout` for a first job, then gather compatible jobs for up to `max_wait` seconds.
+        Only lanes for which ``ready(lane)`` is true are served (the worker holds back a user whose images are
+        still being delivered, so the others pass)."""
+        def waiting() -> list[Hashable]:
+            return [lane for lane in self._turn_order() if ready is None or ready(lane)]
+
+        with self._cond:
+            if not self._cond.wait_for(lambda: waiting() or self._closed, idle_timeout):
                 return []
-            if not self._count:
+            lanes = waiting()
+            if not lanes:
                 return []
-            lane = self._turn_order()[0]
+            lane = lanes[0]
             self._served[lane] = self._turn  # served: to the back of the line
             self._turn += 1
             first = self._pop(lane, 0)
             batch, key, images = [first], self._key_of(first), self._size_of(first)
             deadline = time.monotonic() + max_wait
             while images < max_images:
-                images = self._fill(batch, key, images, max_images)
+                images = self._fill(batch, key, images, max_images, ready)
                 remaining = deadline - time.monotonic()
                 if images >= max_images or remaining <= 0 or self._closed:
                     break
                 self._cond.wait(remaining)
             return batch
 
-    def _fill(self, batch: list[T], key: Hashable, images: int, max_images: int) -> int:
+    def _fill(self, batch: list[T], key: Hashable, images: int, max_images: int,
+              ready: Callable[[Hashable], bool] | None) -> int:
         """Add compatible jobs, one per lane per pass in turn order, until nothing more fits."""
         taken = True
         while taken and images < max_images:
             taken = False
             for lane in self._turn_order():
-                if lane not in self._lanes:
+                if lane not in self._lanes or (ready is not None and not ready(lane)):
                     continue
                 for index, item in enumerate(self._lanes[lane]):
                     size = self._size_of(item)
