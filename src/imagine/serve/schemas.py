@@ -1,7 +1,8 @@
 """Request and response models of the HTTP API (Create / Public families, as in full-stack-fastapi-template).
 
-Hard caps live here (they show in the OpenAPI schema); the configurable, usually tighter limits
-(`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by the routes with the same codes.
+The hard caps come from the request type (`imagine.generate.requests`) and show in the OpenAPI schema; the
+configurable, usually tighter limits (`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by
+the guarded path's `Limits` at admission, with the same codes.
 Request bodies are strict (`STRICT`): `"n": true` or `"n": "2"` is a 400 `invalid_request`, never coerced.
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from imagine.generate.requests import MAX_PROMPT_CHARS, MAX_SEED
+from imagine.generate.requests import MAX_GUIDANCE, MAX_IMAGES, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS
 from imagine.generate.samplers import SAMPLERS
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
@@ -48,10 +49,10 @@ class GenerateCreate(BaseModel):
     model_config = STRICT
 
     prompt: Prompt
-    n: int = Field(default=4, ge=1, le=16)
+    n: int = Field(default=4, ge=1, le=MAX_IMAGES)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    steps: int | None = Field(default=None, ge=1, le=150, description="Denoising steps; default from settings.")
-    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS, description="Denoising steps; default from settings.")
+    guidance: float | None = Field(default=None, ge=0.0, le=MAX_GUIDANCE)
     negative_prompt: NegativePrompt | None = None
     sampler: SamplerName | None = None  # type: ignore[valid-type]
 
@@ -122,7 +123,7 @@ class OpenAIImageCreate(BaseModel):
 
     prompt: Prompt
     model: str | None = None
-    n: int = Field(default=1, ge=1, le=16)
+    n: int = Field(default=1, ge=1, le=MAX_IMAGES)
     size: str | None = Field(default=None, max_length=32, description="`WxH`; only the delivered size is offered.")
     response_format: Literal["b64_json", "url"] = "b64_json"
     user: str | None = Field(default=None, max_length=256)

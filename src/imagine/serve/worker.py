@@ -1,9 +1,12 @@
-"""The generation worker: one model in memory, a bounded queue, dynamic batching, cancellation, delivery.
+"""The generation worker: it only schedules. A bounded queue, dynamic batching, cancellation.
 
-A single thread takes a batch of compatible jobs (`BatchQueue.take_batch`), calls `Generator.generate` once
-for the whole batch and streams step counts and small previews to each job; a small pool then hands every
-image to the `Delivery` (output guard, provenance stamp, disk, database) while the next batch denoises. A batch is cancelled only when every job in it
-was cancelled; a job cancelled while others in its batch continue simply discards its images.
+What happens to a request is the guarded path's (`imagine.guarded.GuardedGenerator`: admit, generate, check,
+stamp, sink); the worker decides when. A single thread takes a batch of compatible jobs
+(`BatchQueue.take_batch`; compatible = same guarded generator and the same `GenerationRequest.batch_key`),
+runs that generator's batched `generate` once and streams step counts and small previews to each job; a small
+pool then runs `finish` (output guard, provenance stamp, the `Delivery` sink) per job while the next batch
+denoises. A batch is cancelled only when every job in it was cancelled; a job cancelled while others in its
+batch continue simply discards its images.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from typing import TYPE_CHECKING
 
 from imagine.generate.requests import GenerationCancelled, GenerationRequest
 from imagine.serve.jobqueue import BatchQueue, QueueFull
-from imagine.serve.livejob import LiveJob
+from imagine.serve.livejob import DEFAULT_GENERATOR, LiveJob
 from imagine.serve.metrics import Metrics
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from imagine.generate.core import Generator
     from imagine.generate.requests import GenerationResult
+    from imagine.guarded import GuardedGenerator
     from imagine.serve.delivery import Delivery
 
 log = logging.getLogger(__name__)
@@ -38,9 +41,11 @@ PREVIEW_EVERY_S = 0.2  # at most ~5 preview updates a second per job: enough to 
 
 
 class Worker:
-    def __init__(self, generator: "Generator", delivery: "Delivery", metrics: Metrics, *, queue_max: int,
-                 batch_max_images: int, batch_max_wait_s: float, delivery_threads: int = 2) -> None:
-        self.generator, self.delivery, self.metrics = generator, delivery, metrics
+    def __init__(self, generators: "dict[str, GuardedGenerator]", delivery: "Delivery", metrics: Metrics, *,
+                 queue_max: int, batch_max_images: int, batch_max_wait_s: float, delivery_threads: int = 2) -> None:
+        if DEFAULT_GENERATOR not in generators:
+            raise ValueError(f"the worker needs a {DEFAULT_GENERATOR!r} generator")
+        self.generators, self.delivery, self.metrics = generators, delivery, metrics
         self.queue: BatchQueue[LiveJob] = BatchQueue(queue_max, size_of=lambda j: j.request.n,
                                                      key_of=LiveJob.batch_key)
         self.batch_max_images = batch_max_images
@@ -67,12 +72,15 @@ class Worker:
         self._delivering.shutdown(wait=True)
 
     # -- used by request handlers ----------------------------------------------------------------------
-    def submit(self, job_id: str, user_id: str, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> LiveJob:
+    def submit(self, job_id: str, user_id: str, request: GenerationRequest, loop: asyncio.AbstractEventLoop, *,
+               generator: str = DEFAULT_GENERATOR) -> LiveJob:
         """Queue a job whose watchers live on `loop`; raises `QueueFull` (the caller answers 503 + Retry-After)."""
         self._forget_old()
         if request.n > self.batch_max_images:
             raise ValueError(f"n={request.n} exceeds the batch size {self.batch_max_images}")
-        job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop,
+        if generator not in self.generators:
+            raise ValueError(f"no generator named {generator!r}")
+        job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop, generator=generator,
                       total=request.steps)
         with self._jobs_lock:
             self.jobs[job_id] = job
@@ -124,6 +132,8 @@ class Worker:
                             self._finish(job, "failed", error_code="generation_failed", error_message=str(exc))
 
     def _process(self, batch: list[LiveJob]) -> None:
+        guarded = self.generators[batch[0].generator]  # a batch never mixes generators (see LiveJob.batch_key)
+        self.delivery.record_running(j.id for j in batch)
         for job in batch:
             job.update(status="running")
         self.metrics.batch_requests.observe(len(batch))
@@ -147,8 +157,8 @@ class Worker:
 
         start = time.monotonic()
         try:
-            results = self.generator.generate([j.request for j in batch], on_step=on_step,
-                                              cancelled=lambda: all(j.cancel_requested.is_set() for j in batch))
+            results = guarded.generate([j.request for j in batch], on_step=on_step,
+                                       cancelled=lambda: all(j.cancel_requested.is_set() for j in batch))
         except GenerationCancelled:
             for job in batch:
                 self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled while generating.")
@@ -162,17 +172,17 @@ class Worker:
                 continue
             # Guard + stamp + store run beside the next batch's denoising (they are per image, not batchable).
             self._backlog.acquire()  # bounded: a slow delivery holds the worker back, so the queue stays honest
-            self._delivering.submit(self._deliver, job, result)
+            self._delivering.submit(self._deliver, guarded, job, result)
 
-    def _deliver(self, job: LiveJob, result: "GenerationResult") -> None:
+    def _deliver(self, guarded: "GuardedGenerator", job: LiveJob, result: "GenerationResult") -> None:
         try:
-            self._deliver_one(job, result)
+            self._deliver_one(guarded, job, result)
         finally:
             self._backlog.release()
 
-    def _deliver_one(self, job: LiveJob, result: "GenerationResult") -> None:
+    def _deliver_one(self, guarded: "GuardedGenerator", job: LiveJob, result: "GenerationResult") -> None:
         try:
-            delivered = self.delivery.deliver(job.id, job.user_id, job.request, result)
+            delivered = guarded.finish(result, self.delivery.sink(job.id, job.user_id))
         except Exception as exc:  # one job fails clearly; the others and the worker go on
             log.exception("delivery of job %s failed: %s", job.id, exc)
             self._finish(job, "failed", error_code="generation_failed", error_message=f"delivery failed: {exc}")
