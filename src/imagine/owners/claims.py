@@ -44,7 +44,9 @@ def claim_owner(session: Session, *, user_id: str, code: str, code_hashes_path: 
         raise ClaimError("invalid_code", INVALID_CODE_MESSAGE)
     digest = code_hash(code)
     owner_id = load_code_hashes(code_hashes_path).get(digest)  # a lookup by hash: timing tells nothing of the code
-    if owner_id is None or session.get(OwnerLink, owner_id) is not None:
+    # The link table is read for unknown codes too, so a used code does not answer measurably slower than a wrong one.
+    used = session.get(OwnerLink, owner_id if owner_id is not None else "") is not None
+    if owner_id is None or used:
         raise ClaimError("invalid_code", INVALID_CODE_MESSAGE)
     link = OwnerLink(owner_id=owner_id, user_id=user_id, code_sha256=digest)
     session.add(link)
