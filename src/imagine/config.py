@@ -97,10 +97,18 @@ class ServeSettings(BaseModel):
     sync_timeout_s: float = 120.0
     rate_user: str = Field(default="30/minute", description="Generation requests per user (`limits` notation).")
     rate_ip: str = Field(default="60/minute", description="Generation requests per client IP.")
-    rate_login: str = Field(default="5/minute", description="Failed log-ins per account before slowing down.")
-    rate_login_ip: str = Field(default="20/minute", description="Failed log-ins (and taken sign-ups) per client IP.")
+    rate_login: str = Field(default="5/minute", description="Failed log-ins per (account, client IP) pair; also sign-ups with a taken e-mail per (e-mail, IP) pair.")
+    rate_login_ip: str = Field(default="20/minute", description="Failed log-ins per client IP, whatever the account.")
+    rate_signup_ip: str = Field(default="10/minute", description="Sign-ups with a taken e-mail per client IP.")
+    rate_claim: str = Field(default="5/15 minutes", description="Wrong owner claim codes per account.")
+    rate_claim_ip: str = Field(default="20/hour", description="Wrong owner claim codes per client IP.")
+    rate_upload: str = Field(default="20/minute", description='"Was this photo used?" look-ups per account (each decodes an image).')
+    rate_upload_ip: str = Field(default="60/minute", description='"Was this photo used?" look-ups per client IP.')
     region_header: str = Field(default="X-Country", description="Header (ISO 3166-1 alpha-2) set by a trusted proxy.")
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For/-Proto and region header are believed; "
+                    "empty (the default) believes no one, loopback included.")
     region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")
     region_deny: list[str] = Field(default_factory=list)
     guard_dataset: Path | None = Field(default=None, description="Dataset folder for the memorization guard; None = nudity checks only.")

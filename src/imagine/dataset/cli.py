@@ -32,6 +32,7 @@ def build_cmd(
     workers: Annotated[int, typer.Option(help="Local runner processes.")] = 1,
     batch_size: Annotated[int, typer.Option(help="Rows per record batch.")] = 1024,
     resolution: Annotated[Optional[int], typer.Option(help="Training resolution (default: settings).")] = None,
+    captioner: Annotated[str, typer.Option(help="Descriptive captions: 'checker' (the demo captioner), 'none', or a local image-to-text model folder.")] = "checker",
 ) -> None:
     """Build a new dataset version from a platform manifest."""
     if events is not None and no_events:
@@ -45,7 +46,7 @@ def build_cmd(
     platform = get_settings().platform_dir
     report = build_dataset(manifest or platform / "posts.parquet", owners or platform / "owners.parquet", policy,
                            _out(out), events=events, export_events=not no_events, ray_address=ray_address, workers=workers,
-                           batch_size=batch_size, resolution=resolution)
+                           batch_size=batch_size, resolution=resolution, captioner=captioner)
     console.print(f"{report.dataset_dir} v{report.version}: {report.rows} rows of {report.posts} posts "
                   f"in {report.seconds:.1f}s ({report.runner} runner)")
     table = Table()

@@ -59,6 +59,8 @@ IMAGES_SCHEMA = pa.schema([
     pa.field("policy_version", pa.string()),
     # The 64 phash bits as 0/1 floats: squared L2 between two rows is their Hamming distance.
     pa.field("phash_bits", pa.list_(pa.float32(), PHASH_BITS)),
+    # What the image shows, written by the recaption stage's captioner (null: none configured or nothing seen).
+    pa.field("descriptive_caption", pa.string()),
 ])
 
 # decisions.lance: one row per post per dataset version (never hashes or pixels: they must purge).

@@ -33,7 +33,7 @@ from imagine.serve.errors import ApiError, install_error_handlers
 from imagine.serve.imagestore import ImageStore
 from imagine.serve.livejob import DEFAULT_GENERATOR
 from imagine.serve.metrics import Metrics
-from imagine.serve.middleware import BodySizeLimit, SecurityHeaders
+from imagine.serve.middleware import BodySizeLimit, SecurityHeaders, TrustedProxies
 from imagine.serve.ratelimit import RateLimiter
 from imagine.serve.recovery import recover
 from imagine.serve.region import RegionPolicy
@@ -94,11 +94,8 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
         ctx = ServiceContext(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine),
             store=ImageStore(settings.images_dir), metrics=metrics,
-            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login,
-                                login_ip=serve.rate_login_ip, redis_url=settings.redis_url,
-                                namespace=limiter_namespace),
-            region=RegionPolicy.from_lists(serve.region_header, serve.trusted_proxies, serve.region_allow,
-                                           serve.region_deny),
+            limiter=RateLimiter.from_settings(serve, redis_url=settings.redis_url, namespace=limiter_namespace),
+            region=RegionPolicy.from_lists(serve.region_header, serve.region_allow, serve.region_deny),
             templates=make_templates(), instance=serve.instance or socket.gethostname())
         app.state.ctx = ctx
         guarded = await asyncio.to_thread(_load_default_generator, settings, generator, policy, output_guard)
@@ -127,6 +124,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
     app.add_middleware(BodySizeLimit, max_bytes=serve.max_body_bytes, upload_paths=UPLOAD_PATHS,
                        max_upload_bytes=serve.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, trusted=serve.trusted_proxies)  # outermost: every layer sees the client
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for item in CORE_NAV:
         add_nav(app.state, item)
