@@ -90,13 +90,15 @@ def model_id_for(path: Path) -> str:
 
 
 class Generator:
-    """A loaded pipeline plus the batched, seeded, cancellable denoising loop. One call at a time (a lock)."""
+    """A loaded pipeline plus the batched, seeded, cancellable denoising loop. One thread at a time (a lock)."""
 
     def __init__(self, pipe: Any, model_id: str) -> None:
         components.check_pipeline(pipe)
         self.pipe = pipe
         self.model_id = model_id
-        self._lock = threading.Lock()
+        # Re-entrant: the service's worker may run another, short batch from inside `on_step` (pausing this one
+        # between two steps); every call keeps its state in its own frame. Other threads wait their turn.
+        self._lock = threading.RLock()
 
     @classmethod
     def load(
@@ -146,13 +148,12 @@ class Generator:
         jobs = [_Job(i, r, r.seeds()) for i, r in enumerate(requests)]
         groups: dict[tuple[int, str, bool], list[_Job]] = {}
         for job in jobs:
-            key = (job.request.steps, job.request.sampler, job.request.guidance != 1.0)
-            groups.setdefault(key, []).append(job)
-        total = sum(steps for steps, _, _ in groups)
+            groups.setdefault(job.request.batch_key(), []).append(job)
+        total = sum(key[0] for key in groups)
         results: list[GenerationResult | None] = [None] * len(requests)
         with self._lock, torch.inference_mode():
             done = 0
-            for (steps, sampler, guided), group in groups.items():
+            for (steps, sampler, guided, *_), group in groups.items():
                 images, timings = self._run_group(group, steps, sampler, guided, done, total, on_step, cancelled, previews)
                 done += steps
                 for job in group:

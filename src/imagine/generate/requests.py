@@ -56,6 +56,11 @@ class GenerationRequest:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; known samplers: {', '.join(sorted(SAMPLERS))}")
 
+    def batch_key(self) -> tuple[int, str, bool]:
+        """Requests with equal keys denoise alike (same timesteps, sampler, guided or not), so they run as one
+        batch: the generator groups by it and the service's queue batches by it."""
+        return (self.steps, self.sampler, self.guidance != 1.0)
+
     def seeds(self) -> list[int]:
         """The per-image seeds; call once per generation (a None seed draws a fresh random base)."""
         base = self.seed if self.seed is not None else secrets.randbelow(2**31)

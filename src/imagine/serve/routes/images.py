@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from imagine.serve.db.models import Image
+from imagine.db.models import Image
 from imagine.serve.deps import ApiUser, CtxDep, DbDep
 from imagine.serve.errors import ErrorResponse
 from imagine.serve.generation import image_public, owned_image

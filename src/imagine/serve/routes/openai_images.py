@@ -13,7 +13,7 @@ import time
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from imagine.serve.db.models import Image
+from imagine.db.models import Image
 from imagine.serve.deps import ApiUser, CtxDep
 from imagine.serve.errors import ApiError, ErrorResponse
 from imagine.serve.generation import admit, wait_until_done
