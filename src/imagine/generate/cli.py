@@ -23,20 +23,22 @@ def generate(
     model: Annotated[Optional[Path], typer.Option("--model", help="Any local diffusers text-to-image folder (default: shipped model).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs.")] = Path("generated"),
     lora: Annotated[Optional[Path], typer.Option("--lora", help="LoRA weights folder from `imagine finetune`.")] = None,
-    provenance: Annotated[bool, typer.Option("--provenance/--raw", help="Stamp each file as the service does (watermark, label, metadata, C2PA) or write the raw output.")] = False,
+    provenance: Annotated[bool, typer.Option("--provenance/--raw", help="Take the service's guarded path (prompt policy, output checks, watermark, label, metadata, C2PA) or write the raw output.")] = False,
 ) -> None:
     """Generate PNGs from text prompts; same seed and settings give identical images."""
+    from imagine.config import get_settings
     from imagine.generate.to_files import generate_to_dir
 
     try:
-        written = generate_to_dir(prompts, out, n=n, seed=seed, steps=steps, guidance=guidance,
-                                  negative=negative, sampler=sampler, model=model, lora=lora, provenance=provenance)
+        written = generate_to_dir(prompts, out, settings=get_settings(), n=n, seed=seed, steps=steps,
+                                  guidance=guidance, negative=negative, sampler=sampler, model=model, lora=lora,
+                                  provenance=provenance)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    for result, paths in written:
-        t = result.timings
-        typer.echo(f"{result.request.prompt!r}: seeds {result.seeds[0]}..{result.seeds[-1]} "
-                   f"(text {t['text_encoding']:.2f}s, denoise {t['denoising']:.2f}s, post {t['postprocessing']:.2f}s)")
+    for request, paths in written:
+        withheld = request.n - len(paths)
+        note = f" ({withheld} withheld by the output checks)" if withheld else ""
+        typer.echo(f"{request.prompt!r}: {len(paths)} image(s){note}")
         for path in paths:
             typer.echo(f"  {path}")
 

@@ -93,13 +93,15 @@ def model_id_for(path: Path) -> str:
 
 
 class Generator:
-    """A loaded pipeline plus the batched, seeded, cancellable denoising loop. One call at a time (a lock)."""
+    """A loaded pipeline plus the batched, seeded, cancellable denoising loop. One thread at a time (a lock)."""
 
     def __init__(self, pipe: Any, model_id: str) -> None:
         components.check_pipeline(pipe)
         self.pipe = pipe
         self.model_id = model_id
-        self._lock = threading.Lock()
+        # Re-entrant: the service's worker may run another, short batch from inside `on_step` (pausing this one
+        # between two steps); every call keeps its state in its own frame. Other threads wait their turn.
+        self._lock = threading.RLock()
 
     @classmethod
     def load(

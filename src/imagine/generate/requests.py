@@ -115,7 +115,8 @@ class GenerationRequest:
         return self.steps - max(1, min(int(self.steps * self.effective_strength), self.steps))
 
     def batch_key(self) -> tuple[int, str, bool, int]:
-        """Requests with equal keys denoise over the same timesteps, so they run as one batch."""
+        """Requests with equal keys denoise alike (same timesteps, sampler, guided or not, first step of an edit),
+        so they run as one batch: the generator groups by it and the service's queue batches by it."""
         return (self.steps, self.sampler, self.guidance != 1.0, self.start_step())
 
     def seeds(self) -> list[int]:
