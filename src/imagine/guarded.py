@@ -28,13 +28,13 @@ from imagine.atomic import atomic_write
 from imagine.generate.requests import (MAX_GUIDANCE, MAX_IMAGES, MAX_PROMPT_CHARS, MAX_STEPS, GenerationRequest,
                                        GenerationResult)
 from imagine.guard.metadata import GenerationInfo
+from imagine.guard.output import OutputGuard, OutputVerdict
+from imagine.guard.policy import PolicyDecision, PromptPolicy
+from imagine.guard.provenance import Stamper
 
 if TYPE_CHECKING:
     from imagine.config import GenerateSettings, ServeSettings, Settings
     from imagine.generate.core import Generator, OnStep
-    from imagine.guard.output import OutputGuard, OutputVerdict
-    from imagine.guard.policy import PolicyDecision, PromptPolicy
-    from imagine.guard.provenance import Stamper
 
 __all__ = ["FolderSink", "GuardedGenerator", "Limits", "Outcome", "Refused", "Sink", "StampedImage"]
 
@@ -135,10 +135,7 @@ class GuardedGenerator:
                       stamper: "Stamper | None" = None) -> "GuardedGenerator":
         """Every part from ``settings`` (the model: ``model``, else the configured one); parts passed in are
         used as they are, so several guarded generators can share one policy, guard and stamper."""
-        from imagine.generate.core import Generator
-        from imagine.guard.output import OutputGuard
-        from imagine.guard.policy import PromptPolicy
-        from imagine.guard.provenance import Stamper
+        from imagine.generate.core import Generator  # imports torch: only when a model is loaded here
 
         return cls(generator=generator or Generator.load(model if model is not None else settings.model_path, lora=lora),
                    policy=policy or PromptPolicy.load(settings=settings),

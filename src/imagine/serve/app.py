@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
             store=ImageStore(settings.images_dir), metrics=metrics,
             limiter=RateLimiter.from_settings(serve, redis_url=settings.redis_url, namespace=limiter_namespace),
             region=RegionPolicy.from_lists(serve.region_header, serve.region_allow, serve.region_deny),
-            templates=make_templates(), instance=serve.instance or socket.gethostname())
+            templates=make_templates(), instance=serve.instance or socket.gethostname()[:64])
         app.state.ctx = ctx
         guarded = await asyncio.to_thread(_load_default_generator, settings, generator, policy, output_guard)
         ctx.generators[DEFAULT_GENERATOR] = guarded
