@@ -20,6 +20,8 @@ from imagine.generate.samplers import SAMPLERS
 if TYPE_CHECKING:
     from PIL import Image
 
+    from imagine.guard.metadata import SourceImage
+
 MAX_PROMPT_CHARS = 500
 MAX_IMAGES = 16
 MAX_STEPS = 150
@@ -43,7 +45,7 @@ class GenerationRequest:
     Edits: ``init_image`` (RGB) is the input, ``mask`` (mode "L", same size; 255 = repaint) limits the edit,
     ``strength`` in (0, 1] is how much of the denoising is redone (1 = from pure noise); None means
     `DEFAULT_MASKED_STRENGTH` with a mask, else `DEFAULT_STRENGTH`. An empty prompt is allowed for edits only
-    (a variation without a prompt).
+    (a variation without a prompt). ``source`` keeps the input's original bytes for the C2PA ingredient.
     """
 
     prompt: str
@@ -56,6 +58,7 @@ class GenerationRequest:
     init_image: "Image.Image | None" = field(default=None, compare=False, repr=False)
     mask: "Image.Image | None" = field(default=None, compare=False, repr=False)
     strength: float | None = None
+    source: "SourceImage | None" = field(default=None, compare=False, repr=False)  # the input's bytes, for provenance
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or (not self.prompt.strip() and self.init_image is None):
