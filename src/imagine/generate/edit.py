@@ -38,6 +38,18 @@ def is_inpainting(pipe: Any) -> bool:
     return components.is_latent(pipe) and config.in_channels == 2 * config.out_channels + 1
 
 
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def mask_from_image(image: Image.Image) -> Image.Image:
+    """A mask file as the generator's mask ("L", 255 = repaint). With an alpha channel it follows OpenAI's
+    convention (fully transparent pixels are edited); without one, white (>= 128) marks the edit."""
+    if has_alpha(image):
+        return image.convert("RGBA").getchannel("A").point(lambda a: 255 if a == 0 else 0)
+    return binary_mask(image.convert("L"))
+
+
 def binary_mask(mask: Image.Image) -> Image.Image:
     """The mode-"1"-like L mask used for the paste-back: 255 repaint, 0 keep."""
     return mask.point(lambda v: 255 if v >= MASK_THRESHOLD else 0)

@@ -47,6 +47,7 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.pages",
     "imagine.serve.routes.auth",
     "imagine.serve.routes.generations",
+    "imagine.serve.routes.edits",
     "imagine.serve.routes.images",
     "imagine.serve.routes.keys",
     "imagine.serve.routes.openai_images",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from imagine import images
+from imagine.generate.edit import has_alpha, mask_from_image
 from imagine.generate.requests import DEFAULT_VARIATION_STRENGTH, GenerationRequest
 from imagine.guard.metadata import PARAMETERS_KEY, SourceImage, parse_parameters
 from imagine.guarded import Refused
@@ -87,14 +88,13 @@ def open_mask(ctx: ServiceContext, data: bytes, edit: EditInput, *, param: str =
                                  formats={"PNG"})
     except images.ImageRejected as exc:
         raise image_error(exc, param=param) from exc
-    if mask.mode not in ("RGBA", "LA", "PA") and not (mask.mode == "P" and "transparency" in mask.info):
+    if not has_alpha(mask):
         raise ApiError("invalid_image", f"{param} must be a PNG with an alpha channel (fully transparent pixels mark "
                        f"where to edit); this one has mode {mask.mode} and no transparency.", param=param)
-    alpha = mask.convert("RGBA").getchannel("A")
     if mask.size != edit.original_size:
         raise ApiError("invalid_image", f"{param} is {mask.width}x{mask.height} pixels but the image is "
                        f"{edit.original_size[0]}x{edit.original_size[1]}; they must have the same size.", param=param)
-    repaint = alpha.resize(edit.image.size, Image.Resampling.NEAREST).point(lambda a: 255 if a == 0 else 0)
+    repaint = mask_from_image(mask).resize(edit.image.size, Image.Resampling.NEAREST)
     if repaint.getextrema()[1] == 0:
         raise ApiError("invalid_image", f"{param} has no fully transparent pixel, so there is nothing to edit.",
                        param=param)

@@ -107,18 +107,18 @@ def _bad(name: str, message: str) -> ApiError:
     return ApiError("invalid_request", f"{name}: {message}", param=name)
 
 
-def _int(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+def _int(name: str, value: Any, lo: int, hi: int, *, text: bool = False) -> int:
+    if text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise _bad(name, f"must be an integer from {lo} to {hi}; got {value!r}.")
     return value
 
 
-def _bool(name: str, value: Any) -> bool:
+def _bool(name: str, value: Any, *, text: bool = False) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
+    if text and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise _bad(name, f"must be true or false; got {value!r}.")
 
@@ -139,8 +139,9 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def resolve(endpoint: Endpoint, fields: dict[str, Any], *, model_id: str, delivered_size: int, max_n: int,
-            default_steps: int) -> Resolved:
-    """Validate ``fields`` (JSON values, or multipart text) for ``endpoint``; raise a 400 naming the parameter."""
+            default_steps: int, text: bool = False) -> Resolved:
+    """Validate ``fields`` for ``endpoint``; raise a 400 naming the parameter. JSON values are strict (``"2"`` is
+    not a number); ``text`` (multipart fields) reads numbers and booleans from their text."""
     offered = sorted(p.name for p in PARAMS if endpoint in p.endpoints)
     out = Resolved()
     for name in fields:
@@ -155,7 +156,7 @@ def resolve(endpoint: Endpoint, fields: dict[str, Any], *, model_id: str, delive
     if "model" in values and values["model"] != model_id:
         raise _bad("model", f"{values['model']!r} is not served here; supported: {model_id!r} (or omit model).")
     if "n" in values:
-        out.n = _int("n", values["n"], 1, max_n)
+        out.n = _int("n", values["n"], 1, max_n, text=text)
     side = f"{delivered_size}x{delivered_size}"
     if "size" in values and values["size"] not in ("auto", side):
         raise ApiError("invalid_size", f"size: {values['size']!r} is not supported; supported: auto, {side} "
@@ -165,7 +166,7 @@ def resolve(endpoint: Endpoint, fields: dict[str, Any], *, model_id: str, delive
     if "output_format" in values:
         out.output_format = _choice("output_format", values["output_format"], tuple(OUTPUT_FORMATS))
     if "output_compression" in values:
-        out.output_compression = _int("output_compression", values["output_compression"], 0, 100)
+        out.output_compression = _int("output_compression", values["output_compression"], 0, 100, text=text)
         if out.output_format == "png":
             raise _bad("output_compression", "applies to jpeg and webp only; output_format is png.")
     if out.response_format == "url" and out.output_format != "png":
@@ -182,21 +183,24 @@ def resolve(endpoint: Endpoint, fields: dict[str, Any], *, model_id: str, delive
     if "input_fidelity" in values:
         raise _bad("input_fidelity", f"{values['input_fidelity']!r} is not supported; omit input_fidelity.")
     if "stream" in values:
-        out.stream = _bool("stream", values["stream"])
+        out.stream = _bool("stream", values["stream"], text=text)
     if "partial_images" in values:
-        out.partial_images = _int("partial_images", values["partial_images"], 0, MAX_PARTIAL_IMAGES)
+        out.partial_images = _int("partial_images", values["partial_images"], 0, MAX_PARTIAL_IMAGES, text=text)
         if not out.stream:
             raise _bad("partial_images", "needs stream=true.")
     for name in ("safety_identifier", "user"):
         if values.get(name):
             out.end_user = out.end_user or _str(name, values[name], 256)
     if "seed" in values:
-        out.seed = _int("seed", values["seed"], 0, MAX_SEED)
+        out.seed = _int("seed", values["seed"], 0, MAX_SEED, text=text)
     if "negative_prompt" in values:
         out.negative_prompt = _str("negative_prompt", values["negative_prompt"], MAX_PROMPT_CHARS) or None
     if "strength" in values:
+        raw = values["strength"]
         try:
-            out.strength = float(values["strength"])
+            if isinstance(raw, bool) or not (isinstance(raw, (int, float)) or (text and isinstance(raw, str))):
+                raise TypeError
+            out.strength = float(raw)
         except (TypeError, ValueError):
             raise _bad("strength", f"must be a number in (0, 1]; got {values['strength']!r}.") from None
         if not 0.0 < out.strength <= 1.0:

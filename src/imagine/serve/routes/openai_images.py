@@ -52,9 +52,10 @@ def _schema(endpoint: Endpoint, media: str) -> dict:
 
 
 def _resolve(ctx: ServiceContext, endpoint: Endpoint, fields: dict[str, Any]) -> Resolved:
+    """JSON bodies (generations) are strict; multipart fields (edits, variations) are text."""
     return resolve(endpoint, fields, model_id=ctx.generators[DEFAULT_GENERATOR].model_id,
                    delivered_size=ctx.settings.guard.delivered_size, max_n=ctx.settings.serve.max_n,
-                   default_steps=ctx.settings.generate.steps)
+                   default_steps=ctx.settings.generate.steps, text=endpoint != "generations")
 
 
 def _job_extra(endpoint: Endpoint, p: Resolved) -> dict:
