@@ -47,6 +47,7 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.pages",
     "imagine.serve.routes.auth",
     "imagine.serve.routes.generations",
+    "imagine.serve.routes.edits",
     "imagine.serve.routes.images",
     "imagine.serve.routes.keys",
     "imagine.serve.routes.openai_images",
@@ -57,7 +58,8 @@ ROUTERS: list[str] = [
 ]
 
 # Image uploads take real photos, so they get `serve.max_upload_bytes` instead of `serve.max_body_bytes`.
-UPLOAD_PATHS = ("/used", "/api/used")
+UPLOAD_PATHS = ("/used", "/api/used", "/v1/images/edits", "/v1/images/variations", "/api/v1/edits",
+                "/api/v1/edits/jobs")
 
 CORE_NAV = [NavItem("Create", "/", login_required=False, order=10), NavItem("Gallery", "/gallery", order=20),
             NavItem("API keys", "/keys", order=80)]

@@ -91,7 +91,7 @@ class Worker:
         if generator not in self.generators:
             raise ValueError(f"no generator named {generator!r}")
         job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop, generator=generator,
-                      total=request.steps)
+                      total=request.steps - request.start_step())
         with self._jobs_lock:
             self.jobs[job_id] = job
         try:
