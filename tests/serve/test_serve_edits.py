@@ -67,3 +67,20 @@ def test_edit_job_streams_progress_and_refuses_bad_input(client, user_key):
             assert bad.status_code == 404
         else:
             assert bad.status_code == 400 and bad.json()["error"]["param"] == param, (data, bad.text)
+
+
+def test_native_image_file_in_jpeg_and_webp(client, user_key):
+    from imagine.guard.verify import verify
+
+    made = client.post("/api/v1/generations", json={"prompt": "a red car", "n": 1, "steps": 2, "seed": 1},
+                       headers=bearer(user_key))
+    url = made.json()["images"][0]["url"]
+    settings = client.app.state.ctx.settings
+    for fmt, mime in (("jpeg", "image/jpeg"), ("webp", "image/webp")):
+        r = client.get(url, params={"format": fmt, "quality": 90}, headers=bearer(user_key))
+        assert r.status_code == 200 and r.headers["content-type"] == mime
+        assert Image.open(io.BytesIO(r.content)).format == fmt.upper()
+        report = verify(r.content, settings=settings)
+        assert report.c2pa.state == "valid" and report.generated_here
+    bad = client.get(url, params={"format": "gif"}, headers=bearer(user_key))
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "format"
