@@ -255,6 +255,11 @@ async def _stream(ctx: ServiceContext, http: Request, job: LiveJob, p: Resolved,
     except ApiError as err:
         yield _sse("error", err.body())
         return
+    if sent == 0 and marks and job.previews:  # done before the first mark: still one partial, as asked
+        partial = await asyncio.to_thread(_partial, ctx, job, p)
+        if partial is not None:
+            yield _sse(f"{kind}.partial_image", {"type": f"{kind}.partial_image", "b64_json": partial,
+                                                 "partial_image_index": 0, "created_at": int(time.time()), **meta})
     for row in _rows(ctx, job):
         encoded = await asyncio.to_thread(_encode, ctx, ctx.store.read(row.path), p)
         yield _sse(f"{kind}.completed", {"type": f"{kind}.completed", "b64_json": base64.b64encode(encoded).decode(),
