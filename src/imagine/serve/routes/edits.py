@@ -56,7 +56,7 @@ _FORM_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data"
 
 
 async def _admit_edit(http: Request, user, ctx, db) -> tuple[LiveJob, EditInput]:  # noqa: ANN001
-    if not http.headers.get("content-type", "").startswith("multipart/form-data"):
+    if not http.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise ApiError("unsupported_media_type", "Send multipart/form-data (an image file or image_id, and fields).")
     form = await http.form(max_files=2, max_fields=32)
     files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}

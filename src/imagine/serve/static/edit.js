@@ -36,7 +36,7 @@ function paint(e) {
   if (!down) return;
   const r = maskCanvas.getBoundingClientRect();
   const x = (e.clientX - r.left) * 256 / r.width, y = (e.clientY - r.top) * 256 / r.height;
-  mctx.fillStyle = "rgba(255, 0, 128, 0.6)";
+  mctx.fillStyle = "rgb(255, 0, 128)";  // opaque: the exported mask is fully transparent here (CSS shows it at 60%)
   mctx.beginPath(); mctx.arc(x, y, Number($("brush").value) / 2, 0, 2 * Math.PI); mctx.fill();
   painted = true;
 }
