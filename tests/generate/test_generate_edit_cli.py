@@ -75,3 +75,21 @@ def test_edit_provenance_names_the_input(tiny_sd_dir, tmp_path, data_home):
     assert report.c2pa.actions == ("c2pa.opened", "c2pa.edited")
     assert report.c2pa.ingredients[0].title == "input.png"
     assert report.parameters["Denoising strength"] == "0.75"
+
+
+def test_an_input_that_copies_a_training_photo_is_refused(tiny_sd_dir, tmp_path, data_home, monkeypatch):
+    """The input goes through the output checks too: editing someone's training photo is refused, with nothing
+    written; a prompt the policy refuses is refused for edits as for generations."""
+    from .test_generate_cli import _dataset_of
+
+    path, _ = _input(tmp_path)
+    monkeypatch.setenv("IMAGINE_SERVE__GUARD_DATASET", str(_dataset_of([path], tmp_path / "dataset")))
+    common = ["-n", 1, "--steps", 2, "--model", str(tiny_sd_dir), "--provenance"]
+    refused = CliRunner().invoke(app, ["edit", str(path), "a blue car", *map(str, common), "--out", str(tmp_path / "r")])
+    assert refused.exit_code != 0 and "input image was refused" in refused.output and "memorized" in refused.output
+    assert not (tmp_path / "r").exists()
+    other = tmp_path / "other.png"
+    Image.new("RGB", (64, 64), (250, 250, 20)).save(other)
+    refused = CliRunner().invoke(app, ["edit", str(other), "a nude photo of a child", *map(str, common),
+                                       "--out", str(tmp_path / "r")])
+    assert refused.exit_code != 0 and "content policy" in refused.output

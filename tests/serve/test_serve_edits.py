@@ -67,3 +67,46 @@ def test_edit_job_streams_progress_and_refuses_bad_input(client, user_key):
             assert bad.status_code == 404
         else:
             assert bad.status_code == 400 and bad.json()["error"]["param"] == param, (data, bad.text)
+
+
+def test_native_image_file_in_jpeg_and_webp(client, user_key):
+    from imagine.guard.verify import verify
+
+    made = client.post("/api/v1/generations", json={"prompt": "a red car", "n": 1, "steps": 2, "seed": 1},
+                       headers=bearer(user_key))
+    url = made.json()["images"][0]["url"]
+    settings = client.app.state.ctx.settings
+    for fmt, mime in (("jpeg", "image/jpeg"), ("webp", "image/webp")):
+        r = client.get(url, params={"format": fmt, "quality": 90}, headers=bearer(user_key))
+        assert r.status_code == 200 and r.headers["content-type"] == mime
+        assert Image.open(io.BytesIO(r.content)).format == fmt.upper()
+        report = verify(r.content, settings=settings)
+        assert report.c2pa.state == "valid" and report.generated_here
+    bad = client.get(url, params={"format": "gif"}, headers=bearer(user_key))
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "format"
+
+
+def test_a_queued_edit_is_not_requeued_as_a_generation_after_a_restart(app_factory, tmp_path):
+    """The input image lives in memory only: after a restart a queued edit fails clearly (a queued generation,
+    whose row holds everything, runs again)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from imagine.db.models import Job, User
+
+    from .conftest import sign_up
+
+    home = tmp_path / "home"
+    with TestClient(app_factory(home=home, instance="a")) as c:
+        email = sign_up(c)
+        with c.app.state.ctx.sessions.begin() as db:
+            user_id = db.scalar(select(User.id).where(User.email == email))
+            db.add(Job(id="queued-edit", user_id=user_id, status="queued", instance="a", prompt="a tree",
+                       params={"n": 1, "steps": 2, "edit": True, "strength": 0.75, "masked": False}))
+            db.add(Job(id="queued-gen", user_id=user_id, status="queued", instance="a", prompt="a tree",
+                       params={"n": 1, "steps": 2}))
+    with TestClient(app_factory(home=home, instance="a")) as c:  # the restart
+        with c.app.state.ctx.sessions() as db:
+            edit = db.get(Job, "queued-edit")
+            assert edit.status == "failed" and "input image" in edit.error_message
+            assert db.get(Job, "queued-gen").status != "failed"

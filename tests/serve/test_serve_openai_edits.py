@@ -129,13 +129,19 @@ def test_streaming_generation_and_edit_send_partial_images(served):
     assert kinds[-1] == "image_generation.completed"
     partial = [e for e in events if e.type == "image_generation.partial_image"]
     assert 1 <= len(partial) <= 2 and [e.partial_image_index for e in partial] == list(range(len(partial)))
-    assert _decoded(partial[0].b64_json).size[0] > 0
     assert _decoded(events[-1].b64_json).size == (256, 256)
+    # a partial image leaves the server like a final one: checked, labelled, watermarked, signed
+    settings = served[1].state.ctx.settings
+    assert _decoded(partial[0].b64_json).size == (256, 256)
+    report = verify(base64.b64decode(partial[0].b64_json), settings=settings)
+    assert report.watermark.found and report.generated_here and report.c2pa.state == "valid"
 
     edit_events = list(client.images.edit(image=("p.png", _png(_source()), "image/png"), prompt="a house",
                                           stream=True, partial_images=1, output_format="jpeg"))
     assert edit_events[-1].type == "image_edit.completed" and edit_events[-1].output_format == "jpeg"
     assert _decoded(edit_events[-1].b64_json).format == "JPEG"
+    partial_edit = [e for e in edit_events if e.type == "image_edit.partial_image"]
+    assert all(_decoded(e.b64_json).format == "JPEG" for e in partial_edit)
 
 
 REFUSED = [

@@ -71,7 +71,7 @@ PARAMS: tuple[Param, ...] = (
     Param("stream", ("generations", "edits"), "supported", "`true`, `false`",
           "server-sent `partial_image` and `completed` events; one input image"),
     Param("partial_images", ("generations", "edits"), "supported", f"0-{MAX_PARTIAL_IMAGES} with `stream=true`",
-          "64 px previews of the current estimate (not stamped: only final images are delivered)"),
+          "the current estimate, through the output checks and stamped like a final image"),
     Param("user", ALL, "mapped", "up to 256 characters", "recorded with the job (`end_user`) for abuse review"),
     Param("safety_identifier", ALL, "mapped", "up to 256 characters", "as `user`"),
     Param("seed", ALL, "supported", f"0-{MAX_SEED} (extra)", "image i uses seed + i"),

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import time
 from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Request
+from PIL import Image as PILImage
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
@@ -25,7 +27,8 @@ from starlette.datastructures import UploadFile
 from imagine.db.models import Image
 from imagine.generate.requests import GenerationRequest
 from imagine.guard.provenance import encode_as
-from imagine.guarded import Refused
+from imagine.guard.metadata import GenerationInfo
+from imagine.guarded import Refused, source_of
 from imagine.serve.context import ServiceContext
 from imagine.serve.deps import ApiUser, CtxDep
 from imagine.serve.edits import edit_request, open_input, open_mask, variation_request
@@ -208,12 +211,27 @@ async def _answer(ctx: ServiceContext, http: Request, jobs: list[LiveJob], p: Re
     return OpenAIImagesResponse(created=int(time.time()), data=data, **_meta(ctx, p))
 
 
+def _partial(ctx: ServiceContext, job: LiveJob, p: Resolved) -> str | None:
+    """A partial image leaves the server as a final one does: through the output checks (None when withheld),
+    then stamped (label, watermark, metadata, C2PA) at the delivered size, in the asked format."""
+    guarded = ctx.generators[job.generator]
+    preview = PILImage.open(io.BytesIO(base64.b64decode(job.previews[0].split(",", 1)[1]))).convert("RGB")
+    if not guarded.output_guard.check(preview).allowed:
+        return None
+    request = job.request
+    info = GenerationInfo(prompt=request.prompt, model_id=guarded.model_id, seed=request.seed or 0,
+                          steps=job.step, guidance=request.guidance, sampler=request.sampler,
+                          negative_prompt=request.negative_prompt, source=source_of(request),
+                          strength=request.effective_strength if request.is_edit else None)
+    return base64.b64encode(_encode(ctx, guarded.stamper.stamp(preview, info), p)).decode()
+
+
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 async def _stream(ctx: ServiceContext, http: Request, job: LiveJob, p: Resolved, kind: str) -> AsyncIterator[str]:
-    """Partial images at evenly spaced points of the denoising (previews of image 0), then each final image."""
+    """Partial images at evenly spaced points of the denoising (image 0's current estimate), then each final image."""
     meta = _meta(ctx, p) | {"quality": p.quality}
     marks = [(i + 1) / (p.partial_images + 1) for i in range(p.partial_images)]
     sent, seen = 0, -1
@@ -223,10 +241,11 @@ async def _stream(ctx: ServiceContext, http: Request, job: LiveJob, p: Resolved,
             yield ": keep-alive\n\n"
         seen = job.version
         if sent < len(marks) and job.previews and job.total and job.step / job.total >= marks[sent]:
-            preview = job.previews[0].split(",", 1)[1]  # a data: URL of a small PNG
-            yield _sse(f"{kind}.partial_image", {"type": f"{kind}.partial_image", "b64_json": preview,
-                                                 "partial_image_index": sent, "created_at": int(time.time()),
-                                                 **meta, "output_format": "png"})
+            partial = await asyncio.to_thread(_partial, ctx, job, p)
+            if partial is not None:
+                yield _sse(f"{kind}.partial_image", {"type": f"{kind}.partial_image", "b64_json": partial,
+                                                     "partial_image_index": sent, "created_at": int(time.time()),
+                                                     **meta})
             sent += 1
         if await http.is_disconnected():
             ctx.worker.cancel(job)  # type: ignore[union-attr]
