@@ -142,7 +142,9 @@ def decode_image(
             out = _to_rgb(out)
         elif mode is not None and out.mode != mode:
             out = out.convert(mode)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # untrusted bytes: Pillow's decoders and EXIF parser raise many types; all mean "corrupt"
         raise ImageRejected(TRUNCATED, f"The image data is truncated or corrupt ({str(exc)[:120]}).") from exc
     out.format = fmt
     return out

@@ -82,25 +82,30 @@ SHAPES = {
 }
 
 
-def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, shape: str = "tiny") -> "StableDiffusionPipeline":
-    """A random SD-shaped pipeline producing ``resolution``² images (latents are 1/2 or, for sd15, 1/8 of that).
+def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, inpainting: bool = False,
+                     shape: str = "tiny") -> "StableDiffusionPipeline":
+    """A random SD-shaped pipeline producing ``resolution``² images (latents 1/2 of that, 1/8 for ``sd15``).
 
-    Built on the current default torch device: ``with torch.device("cuda"):`` initialises an sd15-sized
-    one on the GPU in seconds instead of a minute on the CPU.
+    ``inpainting``: a ``StableDiffusionInpaintPipeline`` instead, whose UNet takes 4 + 1 + 4 channels
+    (latents, mask, masked-image latents), the layout of diffusers' inpainting checkpoints.
+    ``shape``: ``"tiny"`` or ``"sd15"`` (see ``SHAPES``). Built on the current default torch device:
+    ``with torch.device("cuda"):`` initialises an sd15-sized one on the GPU in seconds.
     """
     import tempfile
 
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline,
+                           UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
     spec = SHAPES[shape]
     levels = len(spec["vae"]["block_out_channels"])
-    factor = 2 ** (levels - 1)
-    if resolution % (8 * factor // 2 if shape == "tiny" else 8 * factor):
-        raise ValueError(f"resolution {resolution} does not fit the {shape} shape (a multiple of {8 * factor})")
+    factor = 2 ** (levels - 1)  # image side / latent side
+    multiple = 8 if shape == "tiny" else 8 * factor
+    if resolution % multiple:
+        raise ValueError(f"resolution must be a multiple of {multiple} for the {shape} shape, got {resolution}")
     torch.manual_seed(seed)
     vae = AutoencoderKL(
         in_channels=3,
@@ -111,7 +116,8 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, shape: str = "tiny"
         sample_size=resolution,
         **spec["vae"],
     )
-    unet = UNet2DConditionModel(sample_size=resolution // factor, in_channels=4, out_channels=4, **spec["unet"])
+    unet = UNet2DConditionModel(sample_size=resolution // factor, in_channels=9 if inpainting else 4, out_channels=4,
+                                **spec["unet"])
     vocab, merges = _vocab_and_merges()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
@@ -131,7 +137,8 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, shape: str = "tiny"
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False,
         steps_offset=1,
     )
-    return StableDiffusionPipeline(
+    pipeline_class = StableDiffusionInpaintPipeline if inpainting else StableDiffusionPipeline
+    return pipeline_class(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
@@ -143,8 +150,8 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, shape: str = "tiny"
     )
 
 
-def save_tiny_sd(out: str | Path, resolution: int = 32, seed: int = 0) -> Path:
+def save_tiny_sd(out: str | Path, resolution: int = 32, seed: int = 0, *, inpainting: bool = False) -> Path:
     """Build the tiny pipeline and ``save_pretrained`` it to ``out`` (safetensors); returns the folder."""
     out = Path(out)
-    tiny_sd_pipeline(resolution=resolution, seed=seed).save_pretrained(out, safe_serialization=True)
+    tiny_sd_pipeline(resolution=resolution, seed=seed, inpainting=inpainting).save_pretrained(out, safe_serialization=True)
     return out

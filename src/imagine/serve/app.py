@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import socket
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -32,8 +33,9 @@ from imagine.serve.errors import ApiError, install_error_handlers
 from imagine.serve.imagestore import ImageStore
 from imagine.serve.livejob import DEFAULT_GENERATOR
 from imagine.serve.metrics import Metrics
-from imagine.serve.middleware import BodySizeLimit, SecurityHeaders
+from imagine.serve.middleware import BodySizeLimit, SecurityHeaders, TrustedProxies
 from imagine.serve.ratelimit import RateLimiter
+from imagine.serve.recovery import recover
 from imagine.serve.region import RegionPolicy
 from imagine.serve.web import STATIC_DIR, NavItem, add_nav, make_templates, render
 from imagine.serve.worker import Worker
@@ -45,6 +47,7 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.pages",
     "imagine.serve.routes.auth",
     "imagine.serve.routes.generations",
+    "imagine.serve.routes.edits",
     "imagine.serve.routes.images",
     "imagine.serve.routes.keys",
     "imagine.serve.routes.openai_images",
@@ -55,7 +58,8 @@ ROUTERS: list[str] = [
 ]
 
 # Image uploads take real photos, so they get `serve.max_upload_bytes` instead of `serve.max_body_bytes`.
-UPLOAD_PATHS = ("/used", "/api/used")
+UPLOAD_PATHS = ("/used", "/api/used", "/v1/images/edits", "/v1/images/variations", "/api/v1/edits",
+                "/api/v1/edits/jobs")
 
 CORE_NAV = [NavItem("Create", "/", login_required=False, order=10), NavItem("Gallery", "/gallery", order=20),
             NavItem("API keys", "/keys", order=80)]
@@ -92,12 +96,9 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
         ctx = ServiceContext(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine),
             store=ImageStore(settings.images_dir), metrics=metrics,
-            limiter=RateLimiter(user=serve.rate_user, ip=serve.rate_ip, login=serve.rate_login,
-                                login_ip=serve.rate_login_ip, redis_url=settings.redis_url,
-                                namespace=limiter_namespace),
-            region=RegionPolicy.from_lists(serve.region_header, serve.trusted_proxies, serve.region_allow,
-                                           serve.region_deny),
-            templates=make_templates())
+            limiter=RateLimiter.from_settings(serve, redis_url=settings.redis_url, namespace=limiter_namespace),
+            region=RegionPolicy.from_lists(serve.region_header, serve.region_allow, serve.region_deny),
+            templates=make_templates(), instance=serve.instance or socket.gethostname()[:64])
         app.state.ctx = ctx
         guarded = await asyncio.to_thread(_load_default_generator, settings, generator, policy, output_guard)
         ctx.generators[DEFAULT_GENERATOR] = guarded
@@ -108,9 +109,10 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
                 await asyncio.to_thread(hook, ctx)
         worker = Worker(ctx.generators, Delivery(ctx.sessions, ctx.store, metrics), metrics,
                         queue_max=serve.queue_max, batch_max_images=serve.batch_max_images,
-                        batch_max_wait_s=serve.batch_max_wait_ms / 1000)
-        worker.start()
+                        batch_max_wait_s=serve.batch_max_wait_ms / 1000, user_max_images=serve.user_queue_images)
         ctx.worker = worker
+        await asyncio.to_thread(recover, ctx, asyncio.get_running_loop())  # what a crash left behind
+        worker.start()
         log.info("imagine serve ready: model %s, database %s", ctx.model_id, engine.url.render_as_string())
         try:
             yield
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
     app.add_middleware(BodySizeLimit, max_bytes=serve.max_body_bytes, upload_paths=UPLOAD_PATHS,
                        max_upload_bytes=serve.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, trusted=serve.trusted_proxies)  # outermost: every layer sees the client
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for item in CORE_NAV:
         add_nav(app.state, item)

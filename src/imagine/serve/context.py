@@ -33,3 +33,4 @@ class ServiceContext:
     generators: dict[str, GuardedGenerator] = field(default_factory=dict)
     worker: Worker | None = None  # None until the model has loaded
     model_id: str = ""
+    instance: str = ""  # this process's name on the jobs it queues (`ServeSettings.instance`)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from imagine.db.models import Image, Job, new_id, utcnow
 from imagine.guarded import Outcome, Sink
 from imagine.serve.imagestore import ImageStore
+from imagine.serve.livejob import FINAL
 from imagine.serve.metrics import Metrics
 
 
@@ -44,13 +45,20 @@ class Delivery:
             self.metrics.output_blocked.labels(flag=flag).inc()
         params = {"steps": request.steps, "guidance": request.guidance, "sampler": request.sampler,
                   "negative_prompt": request.negative_prompt, "model_id": outcome.model_id}
+        source_image_id = None
+        if request.is_edit:
+            with self.sessions() as db:  # which gallery image it came from is the job's business, not the request's
+                job = db.get(Job, job_id)
+                source_image_id = (job.params or {}).get("source_image_id") if job is not None else None
+            params |= {"kind": "edit", "strength": request.effective_strength, "masked": request.mask is not None}
         rows: list[Image] = []
         for image in outcome.images:
             image_id = new_id()
             rel = self.store.write(user_id, image_id, image.png)
             width, height = image.size
             rows.append(Image(id=image_id, user_id=user_id, job_id=job_id, path=rel, prompt=request.prompt,
-                              seed=image.seed, params=params, width=width, height=height))
+                              seed=image.seed, params=params, width=width, height=height,
+                              source_image_id=source_image_id))
             out.image_ids.append(image_id)
             out.seeds.append(image.seed)
         with self.sessions.begin() as db:
@@ -65,6 +73,7 @@ class Delivery:
 
     def record_job_end(self, job_id: str, status: str, *, error_code: str | None = None,
                        error_message: str | None = None) -> None:
+        """The job's final status; one already final (cancelled from another process) is kept."""
         with self.sessions.begin() as db:
-            db.execute(update(Job).where(Job.id == job_id).values(
+            db.execute(update(Job).where(Job.id == job_id, Job.status.not_in(FINAL)).values(
                 status=status, error_code=error_code, error_message=error_message, finished_at=utcnow()))

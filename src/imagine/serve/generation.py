@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from typing import TYPE_CHECKING
 
@@ -22,12 +22,13 @@ from imagine.guarded import Refused
 from imagine.serve.context import ServiceContext
 from imagine.serve.deps import client_ip
 from imagine.serve.errors import ApiError
-from imagine.serve.jobqueue import QueueFull
+from imagine.serve.jobqueue import LaneFull, QueueFull
 from imagine.serve.livejob import DEFAULT_GENERATOR, LiveJob
 from imagine.serve.schemas import GenerateCreate, ImagePublic, JobPublic
 
 if TYPE_CHECKING:
     from imagine.guard.policy import PolicyDecision
+    from imagine.serve.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def record_refusal(ctx: ServiceContext, decision: "PolicyDecision") -> None:
 
 
 def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: GenerationRequest,
-                    loop: asyncio.AbstractEventLoop, generator: str) -> LiveJob:
+                    loop: asyncio.AbstractEventLoop, generator: str, extra_params: dict | None = None) -> LiveJob:
     worker = ctx.worker
     if worker is None:
         raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
@@ -71,33 +72,58 @@ def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: Generatio
         if err.decision is not None:
             record_refusal(ctx, err.decision)
         raise refused(err) from err
+    # Room first, so that a refusal (over the user's share: 429, queue full: 503) stores nothing as theirs.
+    try:
+        worker.check_room(user.id, request.n)
+    except QueueFull as exc:
+        raise _no_room(worker, exc) from exc
     job_id = new_id()
+    with ctx.sessions.begin() as db:
+        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, instance=ctx.instance,
+                   params=job_params(request, generator, guarded.model_id) | (extra_params or {})))
+    try:
+        return worker.submit(job_id, user.id, request, loop, generator=generator)
+    except QueueFull as exc:  # lost a race for the last place since the check: take the row back
+        with ctx.sessions.begin() as db:
+            db.execute(delete(Job).where(Job.id == job_id))
+        raise _no_room(worker, exc) from exc
+
+
+def _no_room(worker: "Worker", exc: QueueFull) -> ApiError:
+    if isinstance(exc, LaneFull):
+        wait = worker.retry_after_share()
+        return ApiError("queue_share_exceeded", f"You have your share of the queue ({exc}); try again in {wait} s.",
+                        retry_after=wait)
+    wait = worker.retry_after()
+    return ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait)
+
+
+def job_params(request: GenerationRequest, generator: str, model_id: str) -> dict:
+    """What a job row records of its request: enough to show it, and to queue it again after a restart."""
     params = {"n": request.n, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
               "negative_prompt": request.negative_prompt, "sampler": request.sampler}
     if generator != DEFAULT_GENERATOR:
-        params.update(generator=generator, model=guarded.model_id)
-    with ctx.sessions.begin() as db:
-        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, params=params))
-    try:
-        return worker.submit(job_id, user.id, request, loop, generator=generator)
-    except QueueFull as exc:
-        with ctx.sessions.begin() as db:
-            row = db.get(Job, job_id)
-            if row is not None:
-                row.status, row.error_code, row.error_message = "failed", "server_busy", str(exc)
-        ctx.metrics.rejected.labels(code="server_busy").inc()
-        wait = worker.retry_after()
-        raise ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait) from exc
+        params.update(generator=generator, model=model_id)
+    if request.is_edit:
+        params.update(edit=True, strength=request.effective_strength, masked=request.mask is not None)
+    return params
 
 
 async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, *,
-                generator: str = DEFAULT_GENERATOR) -> LiveJob:
+                generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
     """Check everything and queue the job; raises `ApiError` (400/429/451/503) with the documented codes."""
+    return await admit_request(ctx, http, user, build_request(ctx, body, generator=generator), generator=generator,
+                               extra_params=extra_params)
+
+
+async def admit_request(ctx: ServiceContext, http: Request, user: User, request: GenerationRequest, *,
+                        generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
+    """`admit` for a request already built (edits build theirs from uploaded images); ``extra_params`` are
+    recorded on the job row (e.g. the gallery image an edit came from)."""
     try:
         ctx.region.check(http)
-        request = build_request(ctx, body, generator=generator)
         return await asyncio.to_thread(_admit_blocking, ctx, user, client_ip(http), request,
-                                       asyncio.get_running_loop(), generator)
+                                       asyncio.get_running_loop(), generator, extra_params)
     except ApiError as err:
         if err.status in (429, 451, 503):
             ctx.metrics.rejected.labels(code=err.code).inc()

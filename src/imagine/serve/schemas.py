@@ -3,6 +3,7 @@
 The hard caps come from the request type (`imagine.generate.requests`) and show in the OpenAPI schema; the
 configurable, usually tighter limits (`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by
 the guarded path's `Limits` at admission, with the same codes.
+Request bodies are strict (`STRICT`): `"n": true` or `"n": "2"` is a 400 `invalid_request`, never coerced.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ def _not_blank(value: str) -> str:
 Prompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to draw."),
                    AfterValidator(_no_controls), AfterValidator(_not_blank)]
 NegativePrompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS), AfterValidator(_no_controls)]
+# Request bodies: no coercion (a bool or a string is not a number), no unknown fields.
+STRICT = ConfigDict(strict=True, extra="forbid")
 SamplerName = Literal[tuple(sorted(SAMPLERS))]  # type: ignore[valid-type]
 
 
 class GenerateCreate(BaseModel):
     """A native generation request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     prompt: Prompt
     n: int = Field(default=4, ge=1, le=MAX_IMAGES)
@@ -92,7 +95,7 @@ class GalleryPage(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_controls), AfterValidator(_not_blank)]
 
@@ -112,21 +115,6 @@ class KeyCreated(KeyPublic):
 # -- OpenAI-compatible -----------------------------------------------------------------------------------
 
 
-class OpenAIImageCreate(BaseModel):
-    """`POST /v1/images/generations`, as the OpenAI Images API, plus `seed` and `negative_prompt`."""
-
-    model_config = ConfigDict(extra="ignore")  # the official client may send fields we do not use (e.g. quality)
-
-    prompt: Prompt
-    model: str | None = None
-    n: int = Field(default=1, ge=1, le=MAX_IMAGES)
-    size: str | None = Field(default=None, max_length=32, description="`WxH`; only the delivered size is offered.")
-    response_format: Literal["b64_json", "url"] = "b64_json"
-    user: str | None = Field(default=None, max_length=256)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    negative_prompt: NegativePrompt | None = None
-
-
 class OpenAIImage(BaseModel):
     b64_json: str | None = None
     url: str | None = None
@@ -136,3 +124,7 @@ class OpenAIImage(BaseModel):
 class OpenAIImagesResponse(BaseModel):
     created: int
     data: list[OpenAIImage]
+    background: Literal["opaque"] | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    quality: str | None = None
+    size: str | None = None

@@ -29,10 +29,10 @@ from imagine.generate.requests import MAX_PROMPT_CHARS
 from imagine.guarded import GuardedGenerator
 from imagine.serve.context import ServiceContext
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
-from imagine.serve.errors import ApiError
+from imagine.serve.errors import ApiError, validation_error
 from imagine.serve.generation import admit, wait_until_done
 from imagine.serve.livejob import DEFAULT_GENERATOR
-from imagine.serve.schemas import GenerateCreate
+from imagine.serve.schemas import STRICT, GenerateCreate
 from imagine.serve.web import NavItem, render
 
 router = APIRouter()
@@ -61,10 +61,8 @@ def _generate_body(prompt: str, seed: int, contestant: dict) -> GenerateCreate:
     try:
         return GenerateCreate(prompt=prompt, n=1, seed=seed, steps=contestant.get("steps"),
                               guidance=contestant.get("guidance"), sampler=contestant.get("sampler"))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        code = "prompt_too_long" if first.get("type") == "string_too_long" else "invalid_request"
-        raise ApiError(code, f"prompt: {first.get('msg', 'invalid value')}", param="prompt") from exc
+    except ValidationError as exc:  # the same codes as any API request (control_characters, prompt_too_long, ...)
+        raise validation_error(exc.errors()) from exc
 
 
 def generator_name(name: str, contestant: dict) -> str:
@@ -197,6 +195,8 @@ def arena_results_plot(user: PageUser, db: DbDep, ctx: CtxDep) -> Response:
 
 
 class BattleCreate(BaseModel):
+    model_config = STRICT
+
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
 
 
@@ -214,6 +214,8 @@ class BattlePublic(BaseModel):
 
 
 class VoteBody(BaseModel):
+    model_config = STRICT
+
     outcome: Literal["left", "right", "tie", "both_bad"]
 
 
