@@ -20,8 +20,13 @@ def _mmdit_config(path: Path, **train) -> Path:
              "[data]", "batch_size = 4", "caption_dropout = 0.2", "descriptive_ratio = 0.5", "[train]",
              "max_steps = 6", "learning_rate = 1e-3", "warmup_steps = 1", "ema_decay = 0.9", "checkpoint_every = 2",
              "validate_every = 100", "num_threads = 1", 'validation_prompts = ["a red circle"]', 'save_dtype = "float32"']
-    for key, value in train.items():
-        lines = [ln for ln in lines if not ln.startswith(f"{key} =")] + [f"{key} = {json.dumps(value)}"]
+    for key, value in train.items():  # replaced where the key is, else added to [train]
+        line = f"{key} = {json.dumps(value)}"
+        found = [i for i, ln in enumerate(lines) if ln.startswith(f"{key} =")]
+        if found:
+            lines[found[0]] = line
+        else:
+            lines.append(line)
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -165,3 +170,28 @@ def test_the_sd15_shape_has_stable_diffusion_15s_size():
     text = sum(p.numel() for p in pipe.text_encoder.parameters())
     assert 855e6 < unet < 865e6 and 120e6 < text < 125e6
     assert pipe.unet.config.sample_size == 64 and pipe.unet.config.cross_attention_dim == 768
+
+
+def test_the_shipped_default_card_records_no_absolute_path():
+    from imagine.model.train_config import CONFIGS_DIR
+
+    folder = CONFIGS_DIR.parents[1] / "assets" / "default-model"
+    for name in ("card.json", "CARD.md"):
+        text = (folder / name).read_text()
+        assert '"/' not in text and "`/" not in text and " /" not in text.replace(" / ", ""), name
+
+
+def test_init_from_starts_from_a_pipelines_weights_and_refuses_a_misfit(described, tmp_path):
+    from imagine.model.train import train
+
+    first = train(described, None, _mmdit_config(tmp_path / "a.toml", max_steps=2), tmp_path / "a",
+                  data_home=tmp_path / "h", progress=False)
+    cfg = _mmdit_config(tmp_path / "b.toml", max_steps=1, learning_rate=1e-12, init_from=str(first.model_dir))
+    second = train(described, None, cfg, tmp_path / "b", data_home=tmp_path / "h", progress=False)
+    a, b = load_file(str(tmp_path / "a" / UNET)), load_file(str(tmp_path / "b" / UNET))
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)  # ~no step taken: the same weights
+    assert second.card["config"]["train"]["init_from"] == str(first.model_dir.name)  # made portable in the card
+
+    misfit = _mmdit_config(tmp_path / "c.toml", max_steps=1, transformer_layers=3, init_from=str(first.model_dir))
+    with pytest.raises(ValueError, match="does not fit"):
+        train(described, None, misfit, tmp_path / "c", data_home=tmp_path / "h", progress=False)

@@ -93,6 +93,16 @@ def update_metrics(folder: Path, metrics: dict[str, Any]) -> dict[str, Any]:
     return card
 
 
+def _caption_lines(captions: dict[str, Any] | None) -> list[str]:
+    if not captions:
+        return ["- the users' captions only (no descriptive captions recorded)"]
+    return [
+        f"- captioner of the descriptive captions: {json.dumps(captions.get('captioner'))}",
+        f"- descriptive share: configured {captions.get('descriptive_ratio')}, measured {captions.get('descriptive_share_measured')}",
+        f"- held-out benchmark words scrubbed from training captions: {captions.get('held_out_words_scrubbed')}",
+    ]
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     data = card.get("dataset", {})
     train = card.get("training", {})
@@ -113,16 +123,13 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- steps: {train.get('steps')} (samples seen: {train.get('samples_seen')})",
         f"- architecture: {train.get('architecture', 'unet')}, {train.get('parameters')} parameters",
         f"- wall time: {train.get('wall_seconds', 0) / 60:.1f} min; CPU time of the training process: "
-        f"{(train.get('cpu_seconds') or 0) / 60:.1f} min",
+        + (f"{train['cpu_seconds'] / 60:.1f} min" if train.get("cpu_seconds") is not None else "not recorded"),
         f"- final loss (mean of last 50 steps): {train.get('final_loss')}",
         f"- hardware: {json.dumps(card.get('hardware', {}))}",
         f"- weights: EMA, stored as {train.get('save_dtype')}",
         "",
         "## Captions",
-        f"- captioner of the descriptive captions: {json.dumps(card.get('captions', {}).get('captioner'))}",
-        f"- descriptive share: configured {card.get('captions', {}).get('descriptive_ratio', 0)}, "
-        f"measured {card.get('captions', {}).get('descriptive_share_measured', 0)}",
-        f"- held-out benchmark words scrubbed from training captions: {card.get('captions', {}).get('held_out_words_scrubbed', 0)}",
+        *_caption_lines(card.get("captions")),
         "",
         "## Config",
         "```json",

@@ -104,6 +104,8 @@ class Trainer:
         self.caption_counts = {"user": 0, "descriptive": 0}
         torch.manual_seed(cfg.train.seed)
         unet = build_denoiser(cfg.model)
+        if cfg.train.init_from:
+            init_weights(unet, Path(cfg.train.init_from))
         self.noise_scheduler = training_scheduler(cfg.model)
         self.ema = EMAModel(unet.parameters(), decay=cfg.train.ema_decay, foreach=True)
         optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay)
@@ -400,6 +402,23 @@ class Trainer:
         ))
         log.info("saved %s (%s) after %d steps, %.1f min", self.out, model_id, self.step, wall / 60)
         return TrainResult(self.out, model_id, self.step, wall, final_loss, self.resumed_from, card)
+
+
+def init_weights(denoiser, folder: Path) -> None:
+    """Load the denoiser weights of pipeline ``folder`` (its ``unet/``) into ``denoiser``; shapes must match."""
+    from safetensors.torch import load_file
+
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"train.init_from: {weights} not found (a pipeline folder with a unet/ is needed)")
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    try:
+        missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise ValueError(f"train.init_from: {folder} does not fit the configured model: {str(exc)[:300]}") from exc
+    if missing or unexpected:
+        raise ValueError(f"train.init_from: {folder} does not fit the configured model "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def dataset_captioner(images_uri: str, version: int) -> dict | None:

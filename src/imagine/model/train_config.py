@@ -79,6 +79,9 @@ class TrainSection:
         "two hearts at night",
     )
     save_dtype: str = "float16"  # weights of the final pipeline folder
+    # A pipeline folder whose denoiser weights start this run (same architecture and shape), e.g. the
+    # shipped default: fine-tuning it on recaptioned data instead of training from scratch.
+    init_from: str = ""
     snapshot_pipelines: bool = False  # also save the EMA pipeline at every validation (score-vs-CPU-time curves)
 
 
