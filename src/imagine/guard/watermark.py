@@ -37,8 +37,8 @@ from scipy import ndimage
 from imagine.config import WATERMARK_THRESHOLD
 
 GRID = 256  # longer side (px) at which the tile period is TILE px
-TILE = 64
-BAND = (2.0, 16.0)  # radius in cycles per tile: wavelengths 4-32 px at GRID
+TILE = 80
+BAND = (TILE / 32, TILE / 5.8)  # radius in cycles per tile: wavelengths 5.8-32 px at GRID
 PAYLOAD_BITS = 48
 CRC_BITS = 16
 CODE_BITS = PAYLOAD_BITS + CRC_BITS
@@ -54,7 +54,7 @@ PERIOD_RANGE = (20.0, 200.0)  # tile periods (analysed px) the lattice search co
 CANDIDATES = 4
 REFINE_TOP = 2
 REFINE_STEPS = tuple((dp, da) for dp in (-0.006, 0.0, 0.006) for da in (-0.3, 0.0, 0.3) if dp or da)
-JPEG_GRID_STEP = 4  # tile bins (multiples of TILE / 16 cycles) left empty: see _layout
+JPEG_GRID_STEP = TILE // 16  # tile bins (multiples of TILE / 16 cycles) left empty: see _layout
 BIN_CLIP = 4.0  # a single bin may count at most this many host-noise units (periodic artefacts)  # lattice hypotheses tried, strongest first
 # Contrast masking: the mark grows with local luminance activity (std, 8-bit levels), up to MASK_MAX_GAIN.
 MASK_ACTIVITY = 12.0
