@@ -262,8 +262,8 @@ def to_markdown(ev: WatermarkEval, command: str) -> str:
         "|---|" + "---|" * len(names),
     ]
     for attack in ev.sets[0].tpr:
-        mark = " **" if attack in HARD_ATTACKS else " "
-        lines.append(f"|{mark}{attack}{mark.strip() and '** '}| " + " | ".join(f"{s.tpr[attack]:.2f}" for s in ev.sets) + " |")
+        name = f"**{attack}**" if attack in HARD_ATTACKS else attack
+        lines.append(f"| {name} | " + " | ".join(f"{s.tpr[attack]:.2f}" for s in ev.sets) + " |")
     lines += ["| PSNR dB | " + " | ".join(f"{s.psnr_db}" for s in ev.sets) + " |",
               "| SSIM | " + " | ".join(f"{s.ssim:.4f}" for s in ev.sets) + " |",
               "", f"Detector CPU time per call: {ev.detect_ms_marked} ms on marked pictures (it stops at the first"

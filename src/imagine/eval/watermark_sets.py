@@ -227,7 +227,7 @@ def clean_images(n: int, seed: int, *, label: Callable[[Image.Image], Image.Imag
         img = CLEAN_KINDS[kind](rng, 256)
         if rng.random() < 0.25:
             img = img.resize((rng.randint(128, 640), rng.randint(128, 640)), Image.Resampling.BICUBIC)
-        if label is not None and rng.random() < 0.5 and img.width >= 200:
+        if label is not None and rng.random() < 0.5 and img.width >= 256:
             img = label(img)
         if rng.random() < 0.33:
             img = reencode(img, "JPEG", quality=rng.randint(40, 95))

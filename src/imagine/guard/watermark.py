@@ -413,9 +413,10 @@ def detect(image: Image.Image, key: str, *, threshold: float = DEFAULT_THRESHOLD
     """Find the lattice, then the shift and mirror; stop at the first hypothesis that is present with a valid CRC."""
     lay = _layout(key)
     z, factor = _analysed(image)
-    # As delivered (or cropped) the period is TILE * max(1, side / GRID); a plain downscale shrinks it with the side.
+    # As delivered (or cropped) the period is TILE * max(1, side / GRID); a plain downscale shrinks it with
+    # the side; a GRID-sized picture pasted into a larger one keeps TILE.
     expected = TILE * max(1.0, max(image.size) / GRID) * factor
-    priors = [expected, TILE * max(image.size) / GRID * factor]
+    priors = [expected, TILE * max(image.size) / GRID * factor, TILE * factor]
     best: Detection | None = None
     tried: list[tuple[float, float, float, bool]] = []  # (score, period, angle, flipped)
 
