@@ -7,10 +7,10 @@ Prints, in one run:
    training resolution) over the files the build fetches; the whole build with the local runner
    (1 and 2 workers) and with the Ray runner (local Ray, 2 CPUs); ratios local/bare and 2w/1w.
    "images" = posts whose file the build fetched (consent and caption rules pass); the whole build
-   includes consent, captions, validation, hashing, PNG encoding, MiniLM embedding, dedupe, Lance
+   includes consent, captions, validation, hashing, PNG encoding, dedupe, Lance
    write and indices. Per-stage rates come from the single-worker build.
 2. seconds to apply N revocations (post_deleted events) to a ROWS-row dataset, purge it and prove
-   erasure (the rows are synthetic but realistic: demo PNGs made unique, random embeddings).
+   erasure (the rows are synthetic but realistic: demo PNGs made unique, random hashes).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def fetched_paths(platform: Path, out: Path) -> list[Path]:
     from imagine.dataset import schema as s
     from imagine.dataset.write import read_decisions
 
-    pre_fetch = set(s.CONSENT_REASONS) | {s.CAPTION_NOT_ENGLISH, s.CAPTION_EMPTY}
+    pre_fetch = set(s.CONSENT_REASONS) | {s.CAPTION_NOT_ENGLISH, s.CAPTION_EMPTY, s.CAPTION_TOO_LONG}
     dec = read_decisions(out).to_pylist()
     fetched = {r["post_id"] for r in dec if r["reason"] not in pre_fetch}
     posts = pq.read_table(platform / "posts.parquet", columns=["post_id", "image_uri"]).to_pylist()
@@ -108,15 +108,12 @@ def synthetic_dataset(out: Path, rows: int, source: Path, seed: int = 0) -> list
     for start in range(0, rows, chunk):
         n = min(chunk, rows - start)
         part = ids[start:start + n]
-        emb = rng.standard_normal((n, 384)).astype(np.float32)
-        emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         hashes = rng.integers(0, 2**63, n, dtype=np.int64)
         bits = ((hashes[:, None] >> np.arange(64)) & 1).astype(np.float32)
         table = pa.table({
             "post_id": [p for p, _ in part], "owner_id": [o for _, o in part],
             "image": [_unique_png(pngs[(start + i) % len(pngs)], start + i) for i in range(n)],
             "caption": ["a synthetic caption"] * n, "raw_caption": ["a synthetic caption"] * n,
-            "caption_embedding": pa.FixedSizeListArray.from_arrays(pa.array(emb.reshape(-1)), 384),
             "sha256": [os.urandom(32).hex() for _ in range(n)], "phash": [f"{h:016x}" for h in hashes],
             "policy_version": ["default@bench"] * n,
             "phash_bits": pa.FixedSizeListArray.from_arrays(pa.array(bits.reshape(-1)), 64),
@@ -177,7 +174,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None, help="Work folder (default: a temporary one).")
     args = parser.parse_args(argv)
 
-    from imagine.dataset.embed import load_minilm
     from imagine.platform.demo import generate_demo
 
     work = args.work or Path(tempfile.mkdtemp(prefix="imagine-bench-"))
@@ -185,7 +181,6 @@ def main(argv: list[str] | None = None) -> None:
     platform = work / f"platform-{args.posts}"
     if not (platform / "posts.parquet").exists():
         generate_demo(platform, posts=args.posts, seed=0, progress=False)
-    load_minilm()  # model load is a one-off per process; keep it out of the per-image rates
 
     results: dict = {"posts": args.posts}
     r1, t1, c1 = timed_build(platform, work / "ds-local-1", workers=1)

@@ -185,9 +185,9 @@ def policy_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built(corpus, policy_file, tmp_path_factory):
-    """One build of the corpus, shared by read-only tests."""
+    """One build of the corpus as of the manifest snapshot (events not read), shared by read-only tests."""
     from imagine.dataset.build import build_dataset
 
     out = tmp_path_factory.mktemp("ds") / "demo"
-    report = build_dataset(corpus.manifest, corpus.owners, policy_file, out, progress=False)
+    report = build_dataset(corpus.manifest, corpus.owners, policy_file, out, export_events=False, progress=False)
     return out, report

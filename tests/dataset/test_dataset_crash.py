@@ -18,7 +18,7 @@ from imagine.dataset.write import read_decisions
 SCRIPT = """
 import sys
 from imagine.dataset.build import build_dataset
-build_dataset(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], progress=False, batch_size=4)
+build_dataset(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], progress=False, batch_size=4, export_events=False)
 """
 
 
@@ -77,7 +77,7 @@ def test_kill_first_build_then_rerun(corpus, policy_file, built, tmp_path, kill_
     if killed:
         assert list_versions(out) == [] or (out / "versions.json").exists()
         _assert_consistent(out)
-    report = build_dataset(corpus.manifest, corpus.owners, policy_file, out, progress=False)
+    report = build_dataset(corpus.manifest, corpus.owners, policy_file, out, export_events=False, progress=False)
     _assert_consistent(out)
     assert [v.version for v in list_versions(out)][-1] == report.version
     assert lance.dataset(str(out / "images.lance")).version == report.version

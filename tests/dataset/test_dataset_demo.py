@@ -25,7 +25,7 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     generate_demo(root / "platform", posts=600, seed=3, progress=False)
     report = build_dataset(root / "platform/posts.parquet", root / "platform/owners.parquet", None, root / "ds",
-                           progress=False)
+                           export_events=False, progress=False)
     truth = {r["post_id"]: r for r in pq.read_table(root / "platform/truth.parquet").to_pylist()}
     posts = {r["post_id"]: r for r in pq.read_table(root / "platform/posts.parquet").to_pylist()}
     return root, report, truth, posts

@@ -20,7 +20,7 @@ def test_two_node_ray_cluster_build_matches_local(corpus, policy_file, built, tm
     cluster.wait_for_nodes()
     try:
         report = build_dataset(corpus.manifest, corpus.owners, policy_file, tmp_path / "ds",
-                               ray_address=cluster.address, batch_size=8, progress=False)
+                               ray_address=cluster.address, batch_size=8, export_events=False, progress=False)
         assert len([n for n in ray.nodes() if n["Alive"]]) == 2
     finally:
         ray.shutdown()

@@ -83,7 +83,7 @@ def test_rebuild_after_revocation_keeps_revoked_posts_out(dataset, corpus, polic
     from imagine.dataset.build import build_dataset
 
     apply_events(dataset, corpus.events, policy=policy_file)
-    report = build_dataset(corpus.manifest, corpus.owners, policy_file, dataset, progress=False)
+    report = build_dataset(corpus.manifest, corpus.owners, policy_file, dataset, export_events=False, progress=False)
     latest = set(open_images(dataset).to_table(columns=["post_id"]).column(0).to_pylist())
     assert not latest & set(REVOKED)
     assert report.counts_by_reason["revoked_by_event"] == 3

@@ -124,8 +124,8 @@ def world(world_template, tmp_path, monkeypatch) -> World:
 @pytest.fixture()
 def db_session(tmp_path):
     """A real SQLite database with the service's migrations (ours included) applied."""
-    from imagine.serve.db.migrate import upgrade
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.migrate import upgrade
+    from imagine.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(f"sqlite:///{tmp_path / 'owners.db'}")
     upgrade(engine)
@@ -153,17 +153,17 @@ ARENA = [
 
 @pytest.fixture()
 def make_app(world, tiny_model_dir, components):
-    """``make_app(**owners_settings)`` -> the real service over this test's world (SQLite under its data home)."""
+    """``make_app(serve={...}, **owners_settings)`` -> the real service over this test's world (SQLite under its data home)."""
     from imagine.config import OwnersSettings, ServeSettings, Settings
     from imagine.serve.app import create_app
 
-    def factory(database_url: str | None = None, **owners: Any):
+    def factory(database_url: str | None = None, serve: dict[str, Any] | None = None, **owners: Any):
         owners.setdefault("arena_contestants", ARENA)
         owners.setdefault("arena_bootstrap", 100)
+        serve_settings = {"cookie_secure": False, "rate_user": "1000/minute", "rate_ip": "1000/minute",
+                          "rate_login": "1000/minute", "max_body_bytes": 4 * 1024 * 1024, **(serve or {})}
         settings = Settings(data_home=world.home, model=tiny_model_dir, database_url=database_url,
-                            serve=ServeSettings(cookie_secure=False, rate_user="1000/minute", rate_ip="1000/minute",
-                                                rate_login="1000/minute", max_body_bytes=4 * 1024 * 1024),
-                            owners=OwnersSettings(**owners))
+                            serve=ServeSettings(**serve_settings), owners=OwnersSettings(**owners))
         return create_app(settings, limiter_namespace=f"owners-{uuid.uuid4().hex}", **components)
 
     return factory
@@ -175,7 +175,7 @@ def make_admin(app, email: str) -> None:
     """Operators are made on the command line in real life; here straight in the app's database."""
     from sqlalchemy import select
 
-    from imagine.serve.db.models import User
+    from imagine.db.models import User
 
     with app.state.ctx.sessions.begin() as db:
         db.scalar(select(User).where(User.email == email)).role = "admin"

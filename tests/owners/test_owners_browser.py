@@ -105,7 +105,7 @@ def test_non_owner_finds_a_reposted_training_image(world, make_app, browser, tmp
 
 
 def test_arena_votes_change_the_ranking(world, make_app, browser):
-    from imagine.serve.db.models_owners import ArenaBattle
+    from imagine.db.models_owners import ArenaBattle
 
     app = make_app()
 

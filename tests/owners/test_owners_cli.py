@@ -15,9 +15,9 @@ def test_owners_and_admin_commands(world, tmp_path, monkeypatch):
     from sqlalchemy import select
 
     from imagine.config import get_settings
-    from imagine.serve.db.migrate import upgrade
-    from imagine.serve.db.models import User
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.migrate import upgrade
+    from imagine.db.models import User
+    from imagine.db.session import make_engine, make_sessionmaker
 
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("IMAGINE_DATABASE_URL", db_url)

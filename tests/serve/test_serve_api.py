@@ -57,7 +57,7 @@ def test_gallery_lists_newest_first_and_delete_removes_file(client, user_key):
     image_id = first["images"][0]["id"]
     store = client.app.state.ctx.store
     with client.app.state.ctx.sessions() as db:
-        from imagine.serve.db.models import Image as ImageRow
+        from imagine.db.models import Image as ImageRow
 
         path = store.path(db.get(ImageRow, image_id).path)
     assert path.is_file()
@@ -71,7 +71,7 @@ def test_keys_are_shown_once_stored_hashed_and_revocable(client, user_key):
     assert len(keys) == 1 and "key" not in keys[0] and user_key.startswith(keys[0]["prefix"])
     from sqlalchemy import select
 
-    from imagine.serve.db.models import ApiKey
+    from imagine.db.models import ApiKey
 
     with client.app.state.ctx.sessions() as db:
         stored = db.scalars(select(ApiKey.key_hash)).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from imagine.serve.db.models import User, WebSession
+from imagine.db.models import User, WebSession
 
 from .conftest import bearer, csrf_of, new_key, sign_up
 

@@ -1,5 +1,9 @@
 """Build a new dataset version from a platform manifest: consent -> caption -> load -> transform
--> embed (map stages, any runner) -> dedupe -> write (driver), then indices, decisions, card, commit.
+(map stages, any runner) -> dedupe -> write (driver), then indices, decisions, card, commit.
+
+The export's ``events.jsonl`` beside the manifest is read by default, so a build never includes
+a post whose revoking event the export already holds (``export_events=False`` / ``--no-events``
+turns that off; ``events=`` names another log).
 
     imagine dataset build --manifest var/platform/posts.parquet --owners var/platform/owners.parquet \
         --policy src/imagine/dataset/policies/default.toml --out var/datasets/demo
@@ -24,9 +28,10 @@ from imagine.dataset.caption import CaptionStage
 from imagine.dataset.card import code_version, file_digest, write_card
 from imagine.dataset.consent import ConsentStage, Revocation
 from imagine.dataset.dedupe import find_duplicates
-from imagine.dataset.embed import EmbedStage
+from imagine.dataset.events import read_events, revocations_for
 from imagine.dataset.load import LoadStage
 from imagine.dataset.policy import Policy
+from imagine.dataset.recaption import RecaptionStage, captioner_card, load_captioner
 from imagine.dataset.runner import make_runner
 from imagine.dataset.transform import TransformStage
 from imagine.dataset.versions import VersionInfo, commit_version, now_utc, recover
@@ -35,6 +40,7 @@ from imagine.dataset.write import append_decisions, build_indices
 log = logging.getLogger(__name__)
 
 POST_COLUMNS = ("post_id", "owner_id", "image_uri", "caption", "visibility", "created_at", "deleted_at")
+EVENTS_FILE = "events.jsonl"
 OWNER_COLUMNS = ("owner_id", "region", "birth_year", "ai_training_opt_out", "created_at", "account_deleted_at")
 
 
@@ -89,13 +95,30 @@ def read_inputs(manifest: Path | str, owners: Path | str) -> pa.Table:
     return joined.sort_by("post_id").combine_chunks()
 
 
+def export_events_path(manifest: Path | str) -> Path | str | None:
+    """The export's ``events.jsonl`` beside the manifest, if there is one (local path or fsspec URL)."""
+    text = str(manifest)
+    if "://" in text:
+        import fsspec
+
+        url = text.rsplit("/", 1)[0] + "/" + EVENTS_FILE
+        fs, path = fsspec.core.url_to_fs(url)
+        return url if fs.exists(path) else None
+    path = Path(manifest).resolve().parent / EVENTS_FILE
+    return path if path.is_file() else None
+
+
 def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None = None, out: Path | None = None, *,
-                  events: Path | None = None, ray_address: str | None = None, workers: int = 1, batch_size: int = 256,
-                  resolution: int | None = None, progress: bool = True) -> BuildReport:
+                  events: Path | str | None = None, export_events: bool = True, ray_address: str | None = None,
+                  workers: int = 1, batch_size: int = 1024, resolution: int | None = None,
+                  captioner: str | Path | None = "checker", progress: bool = True) -> BuildReport:
     """Write a new version of the dataset at ``out``; see the module docstring.
 
-    ``events``: the platform's event log; posts it revokes (deleted, opted out, made non-public
-    after the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
+    ``events``: the platform's event log (default: the export's ``events.jsonl`` beside the
+    manifest when ``export_events``); posts it revokes (deleted, opted out, made non-public after
+    the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
+    ``captioner``: writes ``descriptive_caption`` beside the user's caption (``recaption.load_captioner``:
+    "checker", "none" or a local image-to-text model folder).
     """
     from imagine.config import get_settings
 
@@ -109,21 +132,22 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     table = read_inputs(manifest, owners)
     base_dir = str(manifest).rsplit("/", 1)[0] if "://" in str(manifest) else str(Path(manifest).resolve().parent)
     revoked: dict[str, Revocation] = {}
+    if events is None and export_events:
+        events = export_events_path(manifest)
     if events is not None:  # platform events newer than the manifest snapshot still bind
-        from imagine.dataset.events import read_events, revocations_for
-
-        found = revocations_for(read_events(Path(events)), table.select(["post_id", "owner_id"]),
+        found = revocations_for(read_events(events), table.select(["post_id", "owner_id"]),
                                 pol.allowed_visibilities)
         revoked = {pid: Revocation(ev.event_id, ev.type, ev.ts) for pid, ev in found.items()}
     revoked.update({r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
                     for r in revocations.read(out).to_pylist()})
+    describer = load_captioner(captioner)
     as_of = pol.as_of or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     stages = [
         ConsentStage(pol, as_of, revoked),
         CaptionStage(pol),
         LoadStage(base_dir, resolution, settings.max_pixels, settings.min_side),
         TransformStage(resolution),
-        EmbedStage(threads=1),
+        *([RecaptionStage(describer)] if describer is not None else []),
     ]
     runner = make_runner(ray_address=ray_address, workers=workers, progress=progress)
     t0 = time.perf_counter()
@@ -166,7 +190,7 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
         "sources": {"manifest": file_digest(manifest), "owners": file_digest(owners),
                     "events": file_digest(events), "events_path": str(events) if events else None,
                     "manifest_path": str(manifest), "owners_path": str(owners)},
-        "code_version": code_version(), "runner": runner.name,
+        "code_version": code_version(), "runner": runner.name, "captioner": captioner_card(describer),
         "rows_per_second": {k: round(len(rows) / v, 1) for k, v in stage_seconds.items() if v > 0},
     }
     cdir = write_card(out, card)

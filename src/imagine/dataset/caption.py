@@ -4,7 +4,9 @@ Rules, in order: drop URLs, @mentions and emoji; a hashtag is noise when it is a
 engagement tag (#instagood, #nofilter, ...) and is otherwise kept as its words
 (#RedCar -> "red car"); whitespace and stray punctuation are collapsed. The raw caption is kept.
 Empty result -> the policy's ``captions.empty`` rule; a caption judged not English -> the
-policy's ``captions.non_english`` rule. Language is judged by a transparent heuristic: mostly
+policy's ``captions.non_english`` rule. A training caption over ``captions.max_chars`` is cut at
+a word boundary (detail ``caption_truncated:<from>-><to>``) or rejected ``caption_too_long``, per
+``captions.too_long``; a raw caption over ``captions.max_raw_chars`` is rejected before cleaning. Language is judged by a transparent heuristic: mostly
 non-Latin letters, or more function words of another common language than of English.
 """
 
@@ -77,6 +79,15 @@ def clean_caption(raw: str | None) -> str:
     return text.strip(" ,;:-")
 
 
+def cut_caption(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars`` characters, at the last word boundary when there is one."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars // 2 else text[:max_chars]).rstrip(" ,;:-")
+
+
 def looks_english(text: str) -> bool:
     """Heuristic language check for a cleaned caption; see the module docstring."""
     letters = [ch for ch in text if ch.isalpha()]
@@ -107,7 +118,20 @@ class CaptionStage:
             if not rej.included[i]:
                 out.append(None)
                 continue
+            p = self.policy
+            if text is not None and len(text) > p.max_raw_caption_chars:
+                rej.reject(i, s.CAPTION_TOO_LONG, f"raw caption {len(text)} > {p.max_raw_caption_chars} characters")
+                out.append(None)
+                continue
             cleaned = clean_caption(text)
+            if len(cleaned) > p.max_caption_chars:
+                if p.too_long_caption == "exclude":
+                    rej.reject(i, s.CAPTION_TOO_LONG, f"{len(cleaned)} > {p.max_caption_chars} characters")
+                    out.append(None)
+                    continue
+                cut = cut_caption(cleaned, p.max_caption_chars)
+                rej.detail[i] = f"caption_truncated:{len(cleaned)}->{len(cut)}"
+                cleaned = cut
             if not cleaned:
                 if self.policy.empty_caption == "exclude":
                     rej.reject(i, s.CAPTION_EMPTY)

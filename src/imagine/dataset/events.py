@@ -29,6 +29,7 @@ from imagine.dataset.versions import (
     VersionInfo, commit_version, latest_version, now_utc, open_images, recover,
 )
 from imagine.dataset.write import append_decisions, read_decisions
+from imagine.platform.schema import read_events as platform_read_events
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,18 @@ class Event:
     visibility: str | None = None
 
 
-def read_events(path: Path) -> list[Event]:
-    """Events of a platform ``events.jsonl`` (validated by the platform's reader), oldest first."""
-    from imagine.platform.schema import read_events as platform_read_events
+def read_events(path: Path | str) -> list[Event]:
+    """Events of a platform ``events.jsonl`` (local path or fsspec URL; validated by the platform's
+    reader), oldest first."""
+    if "://" in str(path):  # the platform's reader validates local files: fetch a copy first
+        import tempfile
 
+        import fsspec
+
+        with tempfile.TemporaryDirectory() as tmp, fsspec.open(str(path), "rb") as fh:
+            local = Path(tmp) / "events.jsonl"
+            local.write_bytes(fh.read())
+            return read_events(local)
     out = []
     for e in platform_read_events(path):
         ts = datetime.fromisoformat(str(e["ts"]).replace("Z", "+00:00"))
@@ -58,34 +67,41 @@ def read_events(path: Path) -> list[Event]:
 
 
 def revocations_for(events: list[Event], posts: pa.Table, allowed_visibilities: frozenset[str]) -> dict[str, Event]:
-    """``{post_id: the event that revokes it}`` for the posts in ``posts`` (post_id, owner_id).
+    """``{post_id: the first event that revokes it}`` for the posts in ``posts`` (post_id, owner_id).
 
-    Deletions and opt-outs are final: the first one wins. Visibility is the *last* change: a post
-    made private and public again is not revoked.
+    Deletions and opt-outs are final. A visibility change to a visibility the policy does not allow
+    revokes the post until a later change makes it allowed again: a post made private and public
+    again is not revoked. The event recorded is the one from which the post has been out without
+    a break - a post made private and later covered by an account deletion records the visibility
+    change, not the later account-level event.
     """
     by_owner: dict[str, list[str]] = {}
     present = set(posts.column("post_id").to_pylist())
     for pid, oid in zip(posts.column("post_id").to_pylist(), posts.column("owner_id").to_pylist()):
         by_owner.setdefault(oid, []).append(pid)
     final: dict[str, Event] = {}
-    last_visibility: dict[str, Event] = {}
-    for ev in events:
+    hidden_since: dict[str, Event] = {}  # posts currently non-allowed visibility, since that event
+    for ev in events:  # oldest first
         if ev.type in OWNER_EVENTS:
             targets = by_owner.get(ev.owner_id, [])
         elif ev.type == "visibility_changed":
-            last_visibility[ev.post_id] = ev
+            if ev.post_id in final:
+                continue  # already out for good; later visibility changes cannot bring it back
+            if ev.visibility in allowed_visibilities:
+                hidden_since.pop(ev.post_id, None)
+            else:
+                hidden_since.setdefault(ev.post_id, ev)
             continue
         elif ev.type in POST_EVENTS:
             targets = [ev.post_id]
         else:
             raise ValueError(f"event {ev.event_id}: unknown type {ev.type!r}")
         for pid in targets:
-            if pid in present and pid not in final:
-                final[pid] = ev
-    for pid, ev in last_visibility.items():
-        if pid in present and pid not in final and ev.visibility not in allowed_visibilities:
-            final[pid] = ev
-    return final
+            if pid not in final:
+                final[pid] = hidden_since.get(pid, ev)
+    for pid, ev in hidden_since.items():
+        final.setdefault(pid, ev)
+    return {pid: ev for pid, ev in final.items() if pid in present}
 
 
 def pending_post_events(dataset_dir: Path, events: Path, policy: Path | None = None) -> dict[str, Event]:

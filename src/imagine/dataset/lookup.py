@@ -12,19 +12,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from imagine.dataset import revocations
 from imagine.dataset.revocations import PostRevocation
 from imagine.dataset.transform import phash_of, transform_image
 from imagine.dataset.versions import latest_version, list_versions, open_images
 from imagine.dataset.write import read_decisions
+from imagine.images import open_image, read_capped
 
 
 @dataclass
@@ -128,18 +128,19 @@ class Match:
     exact: bool = False
 
 
-def _as_image(image) -> tuple[Image.Image, bytes | None]:
+def _as_image(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
     if isinstance(image, Image.Image):
         return image, None
-    data = Path(image).read_bytes() if isinstance(image, (str, Path)) else bytes(image)
-    img = Image.open(io.BytesIO(data))
-    img = ImageOps.exif_transpose(img)
-    return img.convert("RGB"), data
+    data = read_capped(image)
+    return open_image(data), data  # upright RGB; a hostile file raises ImageRejected before decoding
 
 
 def lookup_image(dataset_dir: Path, image, *, max_distance: int | None = None, k: int = 5,
-                 resolution: int | None = None) -> list[Match]:
-    """Rows of the latest version that look like ``image``, nearest first."""
+                 resolution: int | None = None, sha256: str | None = None) -> list[Match]:
+    """Rows of the latest version that look like ``image``, nearest first.
+
+    ``sha256`` (of the original file) adds the exact match when ``image`` is an already opened PIL image.
+    """
     from imagine.config import get_settings
 
     settings = get_settings().dataset
@@ -148,12 +149,13 @@ def lookup_image(dataset_dir: Path, image, *, max_distance: int | None = None, k
     dataset_dir = Path(dataset_dir)
     ds = open_images(dataset_dir)
     img, data = _as_image(image)
+    if data is not None:
+        sha256 = hashlib.sha256(data).hexdigest()
     res = resolution or _resolution(dataset_dir) or settings.resolution
     _, bits = phash_of(transform_image(img, res))
     hits: dict[str, Match] = {}
-    if data is not None:
-        exact = ds.to_table(columns=["post_id", "owner_id"],
-                            filter=f"sha256 = {_quote(hashlib.sha256(data).hexdigest())}")
+    if sha256 is not None:
+        exact = ds.to_table(columns=["post_id", "owner_id"], filter=f"sha256 = {_quote(sha256)}")
         for pid, oid in zip(exact.column("post_id").to_pylist(), exact.column("owner_id").to_pylist()):
             hits[pid] = Match(pid, oid, 0, 1.0, [], exact=True)
     if ds.count_rows():

@@ -12,6 +12,7 @@ DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "policies" / "default.to
 
 _NON_ENGLISH_RULES = ("exclude", "keep_empty")
 _EMPTY_RULES = ("keep", "exclude")
+_TOO_LONG_RULES = ("truncate", "exclude")
 
 
 def _parse_ts(value: str | datetime | date | None, key: str) -> datetime | None:
@@ -44,6 +45,10 @@ class Policy:
     as_of: datetime | None = None
     non_english: str = "exclude"
     empty_caption: str = "keep"
+    max_caption_chars: int = 500
+    too_long_caption: str = "truncate"
+    max_raw_caption_chars: int = 10_000
+    revoke_near_duplicates: bool = True
     digest: str = ""
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False)
@@ -74,6 +79,23 @@ class Policy:
             raise ValueError(f"{path}: captions.non_english must be one of {_NON_ENGLISH_RULES}")
         if empty not in _EMPTY_RULES:
             raise ValueError(f"{path}: captions.empty must be one of {_EMPTY_RULES}")
+        too_long = captions.get("too_long", "truncate")
+        if too_long not in _TOO_LONG_RULES:
+            raise ValueError(f"{path}: captions.too_long must be one of {_TOO_LONG_RULES}")
+        max_chars = int(captions.get("max_chars", 500))
+        max_raw = int(captions.get("max_raw_chars", 10_000))
+        if not 1 <= max_chars <= max_raw:
+            raise ValueError(f"{path}: captions needs 1 <= max_chars <= max_raw_chars, got {max_chars}, {max_raw}")
+        unknown = set(captions) - {"non_english", "empty", "too_long", "max_chars", "max_raw_chars"}
+        if unknown:
+            raise ValueError(f"{path}: unknown [captions] keys {sorted(unknown)}")
+        revocation = data.get("revocation", {})
+        unknown = set(revocation) - {"near_duplicates"}
+        if unknown:
+            raise ValueError(f"{path}: unknown [revocation] keys {sorted(unknown)}")
+        near = revocation.get("near_duplicates", True)
+        if not isinstance(near, bool):
+            raise ValueError(f"{path}: revocation.near_duplicates must be true or false")
         visibilities = p.get("allowed_visibilities", ["public"])
         if not visibilities:
             raise ValueError(f"{path}: allowed_visibilities is empty, nothing could ever be used")
@@ -89,6 +111,10 @@ class Policy:
             as_of=_parse_ts(p.get("as_of"), "as_of"),
             non_english=non_english,
             empty_caption=empty,
+            max_caption_chars=max_chars,
+            too_long_caption=too_long,
+            max_raw_caption_chars=max_raw,
+            revoke_near_duplicates=near,
             digest=hashlib.sha256(raw).hexdigest(),
             source=str(path),
         )

@@ -68,6 +68,8 @@ class LocalRunner:
     def run(self, table: pa.Table, stages: Sequence[Stage], *, batch_size: int = 256) -> StageOutput:
         from imagine.progress import progress_bar
 
+        if self.workers > 1:  # several tasks per worker, so no worker idles at the end
+            batch_size = max(64, min(batch_size, -(-table.num_rows // (4 * self.workers))))
         batches = table.to_batches(max_chunksize=batch_size)
         names = [stage_name(st) for st in stages]
         totals = dict.fromkeys(names, 0.0)
@@ -87,8 +89,9 @@ class LocalRunner:
                 for b in batches:
                     collect(*run_chain(stages, b))
             else:
-                # Workers fork from a clean server that has already imported the stages and torch,
-                # so each pays only its model load; lance/tokio threads of this process never fork.
+                # Workers fork from a clean server that has already imported what the stages use
+                # (stages_preload), so none pays imports; lance/tokio threads of this process never fork.
+                # The driver only collects: dedupe and the write need every row's hash first.
                 ctx = mp.get_context("forkserver")
                 ctx.set_forkserver_preload(["imagine.dataset.stages_preload"])
                 with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:

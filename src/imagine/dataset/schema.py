@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-EMBED_DIM = 384
 PHASH_BITS = 64
 
 # Decision reasons. "included" is the reason of an included row.
@@ -26,6 +25,7 @@ OUTSIDE_CUTOFF = "outside_cutoff"
 REVOKED_BY_EVENT = "revoked_by_event"
 CAPTION_NOT_ENGLISH = "caption_not_english"
 CAPTION_EMPTY = "caption_empty"
+CAPTION_TOO_LONG = "caption_too_long"
 FETCH_FAILED = "fetch_failed"
 NOT_AN_IMAGE = "not_an_image"
 TRUNCATED = "truncated"
@@ -38,7 +38,7 @@ CONSENT_REASONS = (
     NOT_PUBLIC, DELETED, OWNER_OPTED_OUT, OWNER_MINOR, OWNER_UNKNOWN, REGION_EXCLUDED,
     REGION_OPT_IN_REQUIRED, ACCOUNT_DELETED, OUTSIDE_CUTOFF, REVOKED_BY_EVENT,
 )
-ALL_REASONS = (INCLUDED, *CONSENT_REASONS, CAPTION_NOT_ENGLISH, CAPTION_EMPTY, FETCH_FAILED, NOT_AN_IMAGE,
+ALL_REASONS = (INCLUDED, *CONSENT_REASONS, CAPTION_NOT_ENGLISH, CAPTION_EMPTY, CAPTION_TOO_LONG, FETCH_FAILED, NOT_AN_IMAGE,
                TRUNCATED, DECOMPRESSION_BOMB, TOO_SMALL, RESERVED_BY_METADATA, DUPLICATE_OF)
 
 TS = pa.timestamp("us", tz="UTC")
@@ -54,12 +54,13 @@ IMAGES_SCHEMA = pa.schema([
     pa.field("image", pa.binary(), metadata=_VERBATIM),
     pa.field("caption", pa.string()),
     pa.field("raw_caption", pa.string()),
-    pa.field("caption_embedding", pa.list_(pa.float32(), EMBED_DIM)),
     pa.field("sha256", pa.string(), metadata=_VERBATIM),
     pa.field("phash", pa.string(), metadata=_VERBATIM),
     pa.field("policy_version", pa.string()),
     # The 64 phash bits as 0/1 floats: squared L2 between two rows is their Hamming distance.
     pa.field("phash_bits", pa.list_(pa.float32(), PHASH_BITS)),
+    # What the image shows, written by the recaption stage's captioner (null: none configured or nothing seen).
+    pa.field("descriptive_caption", pa.string()),
 ])
 
 # decisions.lance: one row per post per dataset version (never hashes or pixels: they must purge).

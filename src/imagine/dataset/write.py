@@ -33,9 +33,11 @@ def image_rows(table: pa.Table, policy_version: str) -> pa.Table:
     cols = {
         "post_id": table.column("post_id"), "owner_id": table.column("owner_id"), "image": table.column("image"),
         "caption": table.column("train_caption"), "raw_caption": table.column("caption"),
-        "caption_embedding": table.column("caption_embedding"), "sha256": table.column("sha256"),
+        "sha256": table.column("sha256"),
         "phash": table.column("phash"), "policy_version": pa.array([policy_version] * n, pa.string()),
         "phash_bits": table.column("phash_bits"),
+        "descriptive_caption": (table.column("descriptive_caption") if "descriptive_caption" in table.column_names
+                                else pa.nulls(n, pa.string())),
     }
     return pa.table(cols).cast(s.IMAGES_SCHEMA)
 

@@ -16,8 +16,8 @@ def load_db_votes(database_url: str) -> list:
     from sqlalchemy import select
 
     from imagine.eval.arena import Vote
-    from imagine.serve.db.models_owners import ArenaBattle
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.models_owners import ArenaBattle
+    from imagine.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(database_url)
     try:

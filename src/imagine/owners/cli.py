@@ -23,8 +23,8 @@ admin_app = typer.Typer(help="Operator accounts of the web app (admin role).", n
 def _session() -> Iterator:
     """A session on the configured database, migrated first (the same database `imagine serve` uses)."""
     from imagine.config import get_settings
-    from imagine.serve.db.migrate import upgrade
-    from imagine.serve.db.session import make_engine, make_sessionmaker
+    from imagine.db.migrate import upgrade
+    from imagine.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(get_settings().resolved_database_url)
     try:
@@ -88,7 +88,7 @@ def _set_role(email: str, role: str) -> None:
     from sqlalchemy import select
 
     from imagine.serve.accounts import normalise_email
-    from imagine.serve.db.models import User
+    from imagine.db.models import User
 
     with _session() as session:
         user = session.scalar(select(User).where(User.email == normalise_email(email)))

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from imagine.owners.posts import owner_posts, owner_profile
 from imagine.owners.status import decisions_of, photo_statuses, request_statuses, revocation_records
-from imagine.serve.db.models import Job, User
-from imagine.serve.db.models_owners import ArenaBattle, OwnerLink, OwnerRequest
+from imagine.db.models import Job, User
+from imagine.db.models_owners import ArenaBattle, OwnerLink, OwnerRequest
 
 
 def _events_of(events_path: Path, owner_id: str) -> list[dict]:

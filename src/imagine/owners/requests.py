@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from imagine.owners.posts import post_of_owner
-from imagine.serve.db.models_owners import OwnerRequest
+from imagine.db.models_owners import OwnerRequest
 
 # What an owner can ask for -> the platform event type it becomes.
 REQUEST_KINDS = {

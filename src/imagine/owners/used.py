@@ -14,12 +14,13 @@ threshold is "possibly"; nothing within that is "no".
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from imagine.images import MAX_BYTES, MAX_PIXELS, open_image, read_capped
 
 
 @dataclass
@@ -79,30 +80,35 @@ def _older_version_hits(dataset_dir: Path, image, data: bytes | None, *, max_dis
     return hits
 
 
-def _open(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
+def _open(image, *, max_pixels: int, max_bytes: int) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001
     """The upright RGB image, plus the original file bytes when there is a file (for the exact sha256 match)."""
     if isinstance(image, Image.Image):
         return image.convert("RGB"), None
-    data = Path(image).read_bytes() if isinstance(image, (str, Path)) else bytes(image)
-    with Image.open(io.BytesIO(data)) as img:
-        return ImageOps.exif_transpose(img).convert("RGB"), data
+    data = read_capped(image, max_bytes)
+    return open_image(data, max_pixels=max_pixels, max_bytes=max_bytes), data
 
 
-def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str | None = None, k: int = 5) -> UsedAnswer:
-    """Look ``image`` (path, bytes or PIL image) up in every version of the dataset at ``dataset_dir``."""
+def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str | None = None, k: int = 5,
+                  max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> UsedAnswer:
+    """Look ``image`` (path, bytes or PIL image) up in every version of the dataset at ``dataset_dir``.
+
+    A file is opened by ``imagine.images.open_image`` under ``max_pixels`` and ``max_bytes``; a hostile or
+    broken one raises ``ImageRejected`` before it is decoded.
+    """
     from imagine.config import get_settings
     from imagine.dataset.lookup import lookup_image, lookup_post
     from imagine.dataset.versions import list_versions
 
+    pil, data = _open(image, max_pixels=max_pixels, max_bytes=max_bytes)  # a hostile file is refused first
     dataset_dir = Path(dataset_dir)
     versions = [v.version for v in list_versions(dataset_dir)]
     if not versions:
         raise FileNotFoundError(f"{dataset_dir} holds no committed dataset version; build the dataset first")
     threshold = get_settings().dataset.phash_distance
     max_distance = 2 * threshold
-    pil, data = _open(image)
     found: dict[str, tuple[int, bool]] = {}
-    for m in lookup_image(dataset_dir, data if data is not None else pil, max_distance=max_distance, k=k):
+    for m in lookup_image(dataset_dir, pil, sha256=None if data is None else hashlib.sha256(data).hexdigest(),
+                          max_distance=max_distance, k=k):
         found[m.post_id] = (m.distance, m.exact)
     for pid, (dist, exact) in _older_version_hits(dataset_dir, pil, data, max_distance=max_distance, k=k).items():
         if pid not in found or (exact, -dist) > (found[pid][1], -found[pid][0]):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from imagine.serve import accounts, security
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import User
+from imagine.db.models import User
 from imagine.serve.errors import ApiError
 from imagine.serve.web import UserView
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from imagine.owners import operator
 from imagine.owners.paths import OwnerPaths
 from imagine.serve.context import ServiceContext
-from imagine.serve.db.models import User
-from imagine.serve.db.models_owners import Refusal
+from imagine.db.models import User
+from imagine.db.models_owners import Refusal
 from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser
 from imagine.serve.errors import ApiError
 from imagine.serve.web import NavItem, render
@@ -25,12 +25,6 @@ router = APIRouter()
 NAV = [NavItem("Operators", "/admin", admin_only=True, order=90)]
 
 REFUSAL_DAYS = 30
-
-
-def record_refusal(ctx: ServiceContext, decision) -> None:  # noqa: ANN001 - a guard PolicyDecision
-    """Called by the service when the prompt policy refuses: category and code only, never the prompt."""
-    with ctx.sessions.begin() as db:
-        db.add(Refusal(category=str(decision.category), code=str(decision.code)))
 
 
 def _require_admin(user: User) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from imagine.generate.samplers import SAMPLERS
 from imagine.serve import accounts
-from imagine.serve.db.models import Image
+from imagine.db.models import Image
 from imagine.serve.deps import CtxDep, DbDep, OptionalUser, PageUser, require_csrf_form
 from imagine.serve.errors import ApiError
 from imagine.serve.generation import owned_image

@@ -1,4 +1,4 @@
-"""Owners' pages, preference arena, operator views (issue 7): owner_links, owner_requests, arena_battles, refusals.
+"""Owners' pages, preference arena, operator views: owner_links, owner_requests, arena_battles, refusals.
 
 A branch of its own off the service's first revision (label ``owners``), so the service can add
 revisions without a merge; the service upgrades to ``heads``.

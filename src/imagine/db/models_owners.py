@@ -1,4 +1,4 @@
-"""Tables of the owners' pages and the preference arena (issue 7), on the service's `Base`.
+"""Tables of the owners' pages and the preference arena, on the same `Base`.
 
 What an owner asked for is recorded here; whether it was *done* (applied to a dataset version,
 purged from storage) is never stored, but read back from the dataset each time, so the page can
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from imagine.serve.db.models import Base, new_id, utcnow
+from imagine.db.models import Base, new_id, utcnow
 
 
 class OwnerLink(Base):

@@ -1,1 +1,0 @@
-"""Database layer of the service: SQLAlchemy 2 models and engine/session set-up."""
