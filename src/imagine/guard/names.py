@@ -48,7 +48,7 @@ class NameHit:
     distance: int
 
 
-_KANA = "\u3040-\u30ff\uff66-\uff9f"
+_KANA = "\u30a0-\u30ff\uff66-\uff9f"  # katakana: a name ends where the katakana word ends (が, の follow)
 _HANGUL = "\uac00-\ud7af"
 # Korean particles that follow a name inside its word ("트럼프가", "트럼프의", "트럼프와").
 _HANGUL_PARTICLES = "이|가|은|는|을|를|의|와|과|도|에게|한테|랑|이랑|처럼|에|께서|만|씨|님"

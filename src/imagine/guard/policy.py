@@ -97,6 +97,7 @@ class _CategoryRules:
         self.context = TermMatcher(category.all_context())
         self.cues = TermMatcher(category.all_cues())
         self.combine = TermMatcher(category.all_combine_terms())
+        self.combine_fuzzy = FuzzyTerms(category.all_combine_terms(), dictionary)
 
     def refuse(self, matched: str | None, how: str = "") -> PolicyDecision:
         reason = self.category.reason + (f" ({how})" if how else "")
@@ -224,7 +225,7 @@ class PromptPolicy:
             context[name] = rule.context.find(text) if rule.context else None
             if rule.category.requires is not None:
                 minor = minor or (rule.cues.find(text) if rule.cues else None)
-                suggestive = suggestive or (rule.combine.find(text) if rule.combine else None)
+                suggestive = suggestive or (rule.combine.find(text) if rule.combine else None) or rule.combine_fuzzy.find(text)
         return Findings(
             terms=terms, soft=soft, context=context, minor=minor, suggestive=suggestive,
             person=self._person_cues.find(text), fame=self._fame_cues.find(text), minor_age=minor_age(text.original),

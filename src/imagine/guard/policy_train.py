@@ -30,9 +30,9 @@ from imagine.guard.policy_model import ALLOW, CATEGORIES, CLASSES, MODEL_PATH, P
 log = logging.getLogger(__name__)
 
 # How much one false refusal of a benign prompt weighs against one missed harmful prompt (per rate).
-FALSE_POSITIVE_WEIGHT = {"sexual_minors": 3.0}
-DEFAULT_FALSE_POSITIVE_WEIGHT = 30.0
-GRID = np.round(np.arange(0.30, 0.96, 0.01), 2)  # never below 0.3: the model must prefer the category
+FALSE_POSITIVE_WEIGHT = {"sexual_minors": 2.0}
+DEFAULT_FALSE_POSITIVE_WEIGHT = 15.0
+GRID = np.round(np.arange(0.40, 0.96, 0.01), 2)  # never below 0.4: the model must prefer the category
 
 
 @dataclass
