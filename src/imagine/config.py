@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from imagine.images import MAX_BYTES, MAX_PIXELS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
 DEFAULT_MODEL_DIR = ASSETS_DIR / "default-model"
@@ -36,7 +38,7 @@ class DatasetSettings(BaseModel):
 
     resolution: int = 64
     retention_days: int = 0
-    max_pixels: int = 40_000_000  # decompression-bomb cap, checked from the header before decoding
+    max_pixels: int = MAX_PIXELS  # decompression-bomb cap, checked from the header before decoding (imagine.images)
     min_side: int = 32  # smaller images are rejected as too_small
     phash_distance: int = 4  # near-duplicate threshold (Hamming bits of the 64-bit phash)
 
@@ -85,17 +87,28 @@ class ServeSettings(BaseModel):
     max_n: int = 4
     max_steps: int = 50
     max_body_bytes: int = 65536
-    max_upload_bytes: int = 20 * 1024 * 1024  # "was this photo used?" takes real photos
-    queue_max: int = 64
+    max_upload_bytes: int = MAX_BYTES  # "was this photo used?" takes real photos
+    max_upload_pixels: int = Field(default=MAX_PIXELS, description="Uploads claiming more pixels (width x height, read from the header) are refused before decoding.")
+    queue_max: int = Field(default=64, description="Jobs waiting in the queue, all users together; past it, 503 server_busy.")
+    user_queue_images: int = Field(default=16, ge=1, description="Images one user may have waiting; past it, 429 queue_share_exceeded (others are still admitted).")
+    instance: str | None = Field(default=None, max_length=64, description="This process's name on its jobs; a restart recovers only its own. None = the host name; give each process sharing a database its own.")
     batch_max_images: int = 16
     batch_max_wait_ms: int = Field(default=50, description="Under load, how long a batch waits for company.")
     sync_timeout_s: float = 120.0
     rate_user: str = Field(default="30/minute", description="Generation requests per user (`limits` notation).")
     rate_ip: str = Field(default="60/minute", description="Generation requests per client IP.")
-    rate_login: str = Field(default="5/minute", description="Failed log-ins per account before slowing down.")
-    rate_login_ip: str = Field(default="20/minute", description="Failed log-ins (and taken sign-ups) per client IP.")
+    rate_login: str = Field(default="5/minute", description="Failed log-ins per (account, client IP) pair; also sign-ups with a taken e-mail per (e-mail, IP) pair.")
+    rate_login_ip: str = Field(default="20/minute", description="Failed log-ins per client IP, whatever the account.")
+    rate_signup_ip: str = Field(default="10/minute", description="Sign-ups with a taken e-mail per client IP.")
+    rate_claim: str = Field(default="5/15 minutes", description="Wrong owner claim codes per account.")
+    rate_claim_ip: str = Field(default="20/hour", description="Wrong owner claim codes per client IP.")
+    rate_upload: str = Field(default="20/minute", description='"Was this photo used?" look-ups per account (each decodes an image).')
+    rate_upload_ip: str = Field(default="60/minute", description='"Was this photo used?" look-ups per client IP.')
     region_header: str = Field(default="X-Country", description="Header (ISO 3166-1 alpha-2) set by a trusted proxy.")
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For/-Proto and region header are believed; "
+                    "empty (the default) believes no one, loopback included.")
     region_allow: list[str] = Field(default_factory=list, description="Only these regions when non-empty.")
     region_deny: list[str] = Field(default_factory=list)
     guard_dataset: Path | None = Field(default=None, description="Dataset folder for the memorization guard; None = nudity checks only.")

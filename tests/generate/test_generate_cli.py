@@ -49,3 +49,38 @@ def test_cli_provenance_stamps_files_that_verify(tiny_sd_dir, tmp_path, data_hom
     assert report["watermark"]["found"] and report["generated_here"]
     assert report["c2pa"]["state"] == "valid"
     assert "a red circle" in Image.open(path).info["parameters"]
+
+
+def _dataset_of(pngs, dataset_dir):
+    """A committed images.lance whose training images are ``pngs`` (what the memorization guard indexes)."""
+    import imagehash
+    import lance
+    import pyarrow as pa
+
+    from imagine.dataset.versions import VersionInfo, commit_version, now_utc
+
+    table = pa.table({"post_id": [f"post-{i}" for i in range(len(pngs))],
+                      "owner_id": ["owner-0"] * len(pngs),
+                      "image": pa.array([p.read_bytes() for p in pngs], pa.binary()),
+                      "phash": [str(imagehash.phash(Image.open(p).convert("RGB"))) for p in pngs]})
+    ds = lance.write_dataset(table, str(dataset_dir / "images.lance"))
+    commit_version(dataset_dir, VersionInfo(version=ds.version, kind="build", created_at=now_utc().isoformat(),
+                                            rows=len(pngs), policy_version="test", card=""))
+    return dataset_dir
+
+
+def test_cli_provenance_takes_the_guarded_path(tiny_sd_dir, tmp_path, data_home, monkeypatch):
+    """--provenance runs what the service runs: an output that copies a training image is withheld (the
+    output guard), and a refused prompt writes nothing (the prompt policy)."""
+    common = ["-n", 2, "--seed", 5, "--steps", 2, "--model", tiny_sd_dir]
+    run("a red circle", *common, "--raw", "--out", tmp_path / "raw")
+    raw = sorted((tmp_path / "raw").glob("*.png"))
+    assert [p.name for p in raw] == ["00-a-red-circle-5.png", "00-a-red-circle-6.png"]
+    monkeypatch.setenv("IMAGINE_SERVE__GUARD_DATASET", str(_dataset_of(raw[:1], tmp_path / "dataset")))
+    output = run("a red circle", *common, "--provenance", "--out", tmp_path / "stamped")
+    assert [p.name for p in sorted((tmp_path / "stamped").glob("*.png"))] == ["00-a-red-circle-6.png"]
+    assert "1 withheld by the output checks" in output
+    refused = CliRunner().invoke(app, ["generate", "a nude photo of a child", *map(str, common), "--provenance",
+                                       "--out", str(tmp_path / "refused")])
+    assert refused.exit_code != 0 and "content policy" in refused.output
+    assert not (tmp_path / "refused").exists()

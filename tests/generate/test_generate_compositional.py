@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from imagine.eval.compositional import (
-    CATEGORIES, GRID_PNG, PHRASINGS, RESULTS_JSON, build_suite, run_compositional, score_images, summarise,
+    CATEGORIES, GRID_PNG, PHRASINGS, RESULTS_JSON, build_suite, format_table, run_compositional, score_images, summarise,
 )
 from imagine.platform.captions import uses_held_out_words
 from imagine.platform.scenes import is_held_out
@@ -57,19 +58,40 @@ def test_rendered_ground_truth_scores_high_and_wrong_images_low(checker):
     assert summarise(blank, "blank", {}, 0.0).overall <= 0.1
 
 
+def test_paraphrases_and_held_out_synonyms_are_reported_apart(checker):
+    """8 scenes per category: canonical and casual prompts get true renders, synonym prompts a blank image.
+
+    Then canonical and paraphrased score high and the held-out synonyms score low, each with its own gap.
+    """
+    from imagine.platform.render import render_scene
+
+    items = build_suite(prompts_per_category=8, seed=5)
+    assert collections.Counter(i.category for i in items) == {c: 8 for c in CATEGORIES}
+    assert set(CATEGORIES) == {"single_object", "two_objects", "colour", "colour_binding", "position", "counting"}
+    blank = Image.new("RGB", (32, 32), (128, 128, 128))
+    scored = [score_images(checker, [render_scene(i.scene, 32) if phrasing != "synonyms" else blank], i, phrasing, prompt)
+              for i in items for phrasing, prompt in i.prompts.items()]
+    report = summarise(scored, "truth-and-blank", {}, 0.0)
+    assert report.overall >= 0.95 and report.paraphrased >= 0.95 and abs(report.paraphrase_gap) <= 0.05
+    assert report.synonyms <= 0.05 and report.synonym_gap >= 0.9
+    table = format_table(report)
+    assert "held-out synonyms" in table and "synonym gap" in table and "paraphrase gap" in table
+
+
 def test_end_to_end_on_a_tiny_random_model(tiny_imagine_dir, tmp_path):
-    report = run_compositional(tiny_imagine_dir, tmp_path, prompts_per_category=1, images_per_prompt=2, steps=2,
+    report = run_compositional(tiny_imagine_dir, tmp_path, prompts_per_category=8, images_per_prompt=1, steps=1,
                                seed=0, progress=False)
     data = json.loads((tmp_path / RESULTS_JSON).read_text())
     assert set(data["categories"]) == set(CATEGORIES)
-    assert data["settings"]["images_per_prompt"] == 2 and data["model_id"] == "model"
-    n_prompts = sum(len(i.prompts) for i in build_suite(1, 0))
+    assert data["settings"]["images_per_prompt"] == 1 and data["model_id"] == "model"
+    n_prompts = sum(len(i.prompts) for i in build_suite(8, 0))
     assert len(data["prompts"]) == n_prompts
-    assert all(len(p["passed"]) == 2 and len(p["strict"]) == 2 for p in data["prompts"])
+    assert collections.Counter(p["category"] for p in data["prompts"] if p["phrasing"] == "canonical") == {c: 8 for c in CATEGORIES}
+    assert all(len(p["passed"]) == 1 and len(p["strict"]) == 1 for p in data["prompts"])
     for value in (data["overall"], data["paraphrased"]):
         assert 0.0 <= value <= 1.0
     assert math.isclose(data["paraphrase_gap"], data["overall"] - data["paraphrased"])
     grid = Image.open(tmp_path / GRID_PNG)
-    assert grid.size[0] > 2 * 96 and grid.size[1] > 6 * 96  # six category rows of two images
+    assert grid.size[0] > 2 * 96 and grid.size[1] > 6 * 96  # six category rows: the true render and one image
     assert report.overall == data["overall"]
     assert data["truth_overall"] >= 0.8  # the checker really judged: true renders of the same suite pass

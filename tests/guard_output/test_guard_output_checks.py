@@ -116,6 +116,7 @@ def test_output_guard_withholds_or_flags_memorized(data_home, monkeypatch, train
 @pytest.mark.slow
 def test_fresh_generation_passes_the_guard_and_round_trips(data_home, training_set):
     """A real (tiny, random-weight) pipeline's output: not memorized, no nudity, stamped and verified."""
+    from imagine.config import get_settings
     from imagine.generate.core import Generator
     from imagine.generate.requests import GenerationRequest
     from imagine.guard.metadata import GenerationInfo
@@ -127,10 +128,11 @@ def test_fresh_generation_passes_the_guard_and_round_trips(data_home, training_s
     generator = Generator(tiny_pipeline(resolution=32, seed=0), "tiny-test")
     result = generator.generate([GenerationRequest("a red car left of a tree", n=2, seed=3, steps=4)])[0]
     guard = OutputGuard.load(dataset_dir)
+    settings = get_settings()
     for image, seed in zip(result.images, result.seeds):
         verdict = guard.check(image)
         assert verdict.allowed and verdict.flags == () and verdict.matched_post_id is None
-        png = stamp(image, GenerationInfo("a red car left of a tree", result.model_id, seed, steps=4))
+        png = stamp(image, GenerationInfo("a red car left of a tree", result.model_id, seed, steps=4), settings=settings)
         report = verify(png)
         assert report.watermark.found and report.c2pa.state == "valid" and report.generated_here
         assert report.parameters["Model"] == "tiny-test"

@@ -22,7 +22,7 @@ def _reencode(png: bytes, fmt: str, **kw) -> bytes:
 
 
 def test_png_round_trip_reports_every_layer(helpers, settings, info):
-    png = stamp(helpers.render(1), info)
+    png = stamp(helpers.render(1), info, settings=settings)
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.size == (256, 256)
 
@@ -41,7 +41,7 @@ def test_png_round_trip_reports_every_layer(helpers, settings, info):
 
 
 def test_jpeg_and_webp_reencodes_keep_the_watermark_and_report_c2pa_missing(helpers, settings, info):
-    png = stamp(helpers.render(2), info)
+    png = stamp(helpers.render(2), info, settings=settings)
     for fmt, kw in (("JPEG", {"quality": 90}), ("JPEG", {"quality": 75}), ("WEBP", {"quality": 80})):
         report = verify(_reencode(png, fmt, **kw))
         assert report.watermark.found, (fmt, kw, report.watermark)
@@ -52,7 +52,7 @@ def test_jpeg_and_webp_reencodes_keep_the_watermark_and_report_c2pa_missing(help
 
 
 def test_downscaled_copy_is_still_recognised(helpers, settings, info):
-    png = stamp(helpers.render(3), info)
+    png = stamp(helpers.render(3), info, settings=settings)
     small = Image.open(io.BytesIO(png)).convert("RGB").resize((128, 128), Image.Resampling.BICUBIC)
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=75)
@@ -61,7 +61,7 @@ def test_downscaled_copy_is_still_recognised(helpers, settings, info):
 
 
 def test_pixels_edited_after_signing_are_reported_tampered(helpers, settings, info):
-    png = stamp(helpers.render(4), info)
+    png = stamp(helpers.render(4), info, settings=settings)
     edited = Image.open(io.BytesIO(png)).convert("RGB")
     edited.paste((255, 0, 0), (10, 10, 60, 60))
     buf = io.BytesIO()
@@ -85,7 +85,7 @@ def test_pixels_edited_after_signing_are_reported_tampered(helpers, settings, in
 
 
 def test_metadata_edited_after_signing_is_reported_tampered(helpers, settings, info):
-    png = stamp(helpers.render(5), info)
+    png = stamp(helpers.render(5), info, settings=settings)
     out = []
     for kind, body in helpers.png_chunks(png):
         if kind == b"tEXt" and body.startswith(b"parameters\x00"):
@@ -97,7 +97,7 @@ def test_metadata_edited_after_signing_is_reported_tampered(helpers, settings, i
 
 
 def test_prompt_can_be_left_out(helpers, settings, info):
-    png = stamp(helpers.render(6), info, include_prompt=False)
+    png = stamp(helpers.render(6), info, settings=settings, include_prompt=False)
     assert b"red car" not in png and b"blurry" not in png
     report = verify(png)
     assert report.parameters["prompt"] == "" and report.parameters["negative_prompt"] == ""
@@ -108,8 +108,8 @@ def test_prompt_can_be_left_out(helpers, settings, info):
 def test_label_off_changes_only_the_corner(helpers, settings, info):
     from dataclasses import replace
 
-    on = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11)))).convert("L")
-    off = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11), visible_label=False))).convert("L")
+    on = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11), settings=settings))).convert("L")
+    off = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11), settings=settings, visible_label=False))).convert("L")
     diff = np.abs(np.asarray(on, np.int16) - np.asarray(off, np.int16)) > 20
     rows, cols = np.nonzero(diff)
     box = (cols.min(), rows.min()) if rows.size else None
@@ -121,7 +121,7 @@ def test_delivered_size_is_configurable(helpers, data_home, monkeypatch, info):
 
     monkeypatch.setenv("IMAGINE_GUARD__DELIVERED_SIZE", "384")
     get_settings.cache_clear()
-    png = stamp(helpers.render(8), info)
+    png = stamp(helpers.render(8), info, settings=get_settings())
     assert Image.open(io.BytesIO(png)).size == (384, 384)
     report = verify(png)
     assert report.watermark.found and report.parameters["Size"] == "384x384"
@@ -140,7 +140,7 @@ def test_other_installation_is_not_generated_here(helpers, tmp_path, monkeypatch
     """Same watermark key, different ledger: the mark is read, but it is not in our record."""
     from imagine.guard.ledger import Ledger
 
-    png = stamp(helpers.render(10), info)
+    png = stamp(helpers.render(10), info, settings=settings)
     report = verify(png, ledger=Ledger(tmp_path / "other.sqlite"))
     assert report.watermark.found and not report.generated_here
 
@@ -149,7 +149,7 @@ def test_cli_verify_json(helpers, settings, info, tmp_path):
     from imagine.cli import app
 
     path = tmp_path / "out.png"
-    path.write_bytes(stamp(helpers.render(11), info))
+    path.write_bytes(stamp(helpers.render(11), info, settings=settings))
     result = CliRunner().invoke(app, ["verify", str(path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -153,17 +153,17 @@ ARENA = [
 
 @pytest.fixture()
 def make_app(world, tiny_model_dir, components):
-    """``make_app(**owners_settings)`` -> the real service over this test's world (SQLite under its data home)."""
+    """``make_app(serve={...}, **owners_settings)`` -> the real service over this test's world (SQLite under its data home)."""
     from imagine.config import OwnersSettings, ServeSettings, Settings
     from imagine.serve.app import create_app
 
-    def factory(database_url: str | None = None, **owners: Any):
+    def factory(database_url: str | None = None, serve: dict[str, Any] | None = None, **owners: Any):
         owners.setdefault("arena_contestants", ARENA)
         owners.setdefault("arena_bootstrap", 100)
+        serve_settings = {"cookie_secure": False, "rate_user": "1000/minute", "rate_ip": "1000/minute",
+                          "rate_login": "1000/minute", "max_body_bytes": 4 * 1024 * 1024, **(serve or {})}
         settings = Settings(data_home=world.home, model=tiny_model_dir, database_url=database_url,
-                            serve=ServeSettings(cookie_secure=False, rate_user="1000/minute", rate_ip="1000/minute",
-                                                rate_login="1000/minute", max_body_bytes=4 * 1024 * 1024),
-                            owners=OwnersSettings(**owners))
+                            serve=ServeSettings(**serve_settings), owners=OwnersSettings(**owners))
         return create_app(settings, limiter_namespace=f"owners-{uuid.uuid4().hex}", **components)
 
     return factory

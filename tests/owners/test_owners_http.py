@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from fastapi.testclient import TestClient
 
@@ -48,7 +49,7 @@ def test_a_second_user_cannot_see_or_act_on_another_owners_photos(world, make_ap
         assert me["owner_id"] == bob_owner and post not in {p["post_id"] for p in me["photos"]}
         # A used claim code cannot be claimed again.
         r = carol.post("/owners/claim", data={"code": world.codes()[alice_owner], "csrf_token": csrf_of(carol)})
-        assert r.status_code == 400 and "already been used" in r.text
+        assert r.status_code == 400 and "not valid, or it has already been used" in r.text
 
 
 def test_owner_flow_over_http(world, make_app):
@@ -179,6 +180,12 @@ def test_arena_with_a_second_model(world, make_app, tiny_model_dir):
         assert {voted["left"], voted["right"]} == {"served", "other-model"}
         gallery = client.get("/api/v1/gallery").json()["images"]
         assert {img["params"].get("sampler") for img in gallery} == {"ddim", "euler"}
+        # Both sides were ordinary jobs on the worker's queue (two generators, so two batched calls),
+        # the other model's as a second guarded generator registered at start-up.
+        jobs = client.get("/api/v1/jobs").json()
+        assert sorted(j["params"].get("generator", "default") for j in jobs) == ["arena:other-model", "default"]
+        assert all(j["status"] == "succeeded" for j in jobs)
+        assert re.search(r"^imagine_batch_requests_sum 2\.0$", client.get("/metrics").text, re.M)
         # The policy applies to the other model's side too.
         r = client.post("/api/arena/battles", json={"prompt": "a nude photo of a child"}, headers=headers)
         assert r.status_code == 400 and r.json()["error"]["code"] == "content_policy_violation"

@@ -42,9 +42,9 @@ def test_claim_and_opt_out_on_postgres(world, pg_session):
     assert {"owner_links", "owner_requests", "arena_battles", "refusals", "users"} <= tables
     owner_id, posts = sorted(world.included_posts().items())[0]
     alice, bob = add_user(pg_session), add_user(pg_session)
-    claim_owner(pg_session, user_id=alice.id, code=world.codes()[owner_id], claim_codes_path=world.platform / "claim_codes.json")
+    claim_owner(pg_session, user_id=alice.id, code=world.codes()[owner_id], code_hashes_path=world.platform / "claim_code_hashes.json")
     with pytest.raises(ClaimError):
-        claim_owner(pg_session, user_id=bob.id, code=world.codes()[owner_id], claim_codes_path=world.platform / "claim_codes.json")
+        claim_owner(pg_session, user_id=bob.id, code=world.codes()[owner_id], code_hashes_path=world.platform / "claim_code_hashes.json")
     request_opt_out(pg_session, owner_id=owner_id, post_id=posts[0], platform_dir=world.platform,
                     events_path=world.platform / "events.jsonl", user_id=alice.id)
     world.apply_events()

@@ -18,7 +18,8 @@ from imagine.platform.scenes import Scene, SceneObject
 ACCURACY_FLOORS = {"object": 0.98, "colour": 0.98, "relation": 0.98, "count": 0.98, "background": 0.98,
                    "orientation": 0.97, "scene": 0.95}
 FALSE_POSITIVE_CEILINGS = {"another random scene": 0.02, "one colour changed": 0.03, "one kind changed": 0.03,
-                           "one background changed": 0.02, "two objects swapped": 0.03}
+                           "one background changed": 0.02, "two objects swapped": 0.03,
+                           "hard layouts, one (kind, colour) group recoloured: count passes": 0.02}
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +27,13 @@ def checker() -> SceneChecker:
     return SceneChecker.load()
 
 
+# Hard layouts (large objects, tight rows of 2-4, one kind in two colours): every part right on true renders.
+LAYOUT_FLOOR = 0.98
+
+
 @pytest.fixture(scope="module")
 def report(checker):
-    return evaluate_checker(checker, scenes=300, seed=424242, sizes=(32, 64, 128))
+    return evaluate_checker(checker, scenes=300, seed=424242, sizes=(32, 64, 128), layout_scenes=150)
 
 
 @pytest.mark.parametrize("condition", ["clean 32px", "clean 64px", "clean 128px"])
@@ -47,6 +52,50 @@ def test_checker_survives_degradation(report):
 def test_checker_false_positive_ceilings(report):
     high = {k: v for k, v in report.false_positive.items() if v > FALSE_POSITIVE_CEILINGS[k]}
     assert high == {}, report.false_positive
+
+
+def test_checker_on_hard_layouts_floor(report):
+    """Large objects, tight rows of 2-4 and colour + count groups, rendered truly at 32/64/128 px."""
+    assert set(report.layouts) == {"large object", "tight row of 2", "tight row of 3", "tight row of 4", "colour + count"}
+    low = {(name, size): v for name, by in report.layouts.items() for size, v in by.items() if v < LAYOUT_FLOOR - 0.02}
+    assert report.layout_accuracy >= LAYOUT_FLOOR and low == {}, report.layouts
+
+
+def test_a_pair_of_white_cars_fails_on_green_cars(checker):
+    """Counting ignored colour: "a pair of ivory cars" passed on an image of two dark green cars."""
+    from imagine.eval.compositional import CATEGORIES
+
+    boxes = ((0.08, 0.35, 0.43, 0.7), (0.55, 0.35, 0.9, 0.7))
+    green = Scene("snow", tuple(SceneObject("car", "green", b) for b in boxes))
+    white = Scene("snow", tuple(SceneObject("car", "white", b) for b in boxes))
+    image = render_scene(green, 32)
+    counting = CATEGORIES["counting"].passes
+    assert counting(checker.check(image, green))
+    verdict = checker.check(image, white)
+    assert not counting(verdict) and not verdict.counts_ok
+    assert [(c.kind, c.colour, c.expected, c.found) for c in verdict.counts] == [("car", None, 2, 2), ("car", "white", 2, 0)]
+    # Two white cars and a green one: still not "a pair of white cars" (three cars).
+    mixed = Scene("snow", (SceneObject("car", "white", (0.02, 0.4, 0.3, 0.68)), SceneObject("car", "white", (0.36, 0.4, 0.64, 0.68)),
+                           SceneObject("car", "green", (0.7, 0.4, 0.98, 0.68))))
+    pair = Scene("snow", mixed.objects[:2])
+    assert checker.check(render_scene(mixed, 64), mixed).correct
+    assert not counting(checker.check(render_scene(mixed, 64), pair))
+
+
+@pytest.mark.parametrize("size", [0.65, 0.8, 0.95])
+@pytest.mark.parametrize("kind", ["car", "tree", "heart", "triangle"])
+def test_large_single_objects_are_found_once(checker, kind, size):
+    lo = round((1 - size) / 2, 3)
+    scene = Scene("grass", (SceneObject(kind, "blue", (lo, lo, lo + size, lo + size)),))
+    check = checker.check(render_scene(scene, 32), scene)
+    assert check.correct and len(check.detections) == 1, check.detections
+
+
+def test_four_tight_stars_in_a_row_are_four(checker):
+    scene = Scene("sky", tuple(SceneObject("star", "red", (0.03 + i * 0.24, 0.38, 0.25 + i * 0.24, 0.6)) for i in range(4)))
+    check = checker.check(render_scene(scene, 32), scene)
+    assert check.correct and [c.found for c in check.counts] == [4, 4], check.detections
+    assert [r.relation for r in check.relations if r.a == 0] == ["left of", "left of", "left of"]
 
 
 def test_check_scene_verdicts_on_a_known_image():

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imagine.platform import schema
 from imagine.platform.captions import uses_held_out_words
+from imagine.platform.claim_codes import ALPHABET, CODES_FILE, HASHES_FILE, code_hash, normalise_code
 from imagine.platform.demo import OUTPUTS, generate_demo
 from imagine.platform.metadata import SIGNAL_CAWG, SIGNAL_DMI, read_training_signals
 from imagine.platform.planner import EU_REGIONS
@@ -31,7 +32,8 @@ def test_same_seed_gives_byte_identical_corpus_whatever_the_worker_count(tmp_pat
     generate_demo(tmp_path / "b", posts=150, seed=7, progress=False, workers=2)
     files_a, files_b = _all_files(tmp_path / "a"), _all_files(tmp_path / "b")
     assert files_a.keys() == files_b.keys()
-    assert [k for k in files_a if files_a[k] != files_b[k]] == []
+    # Everything but the claim codes, which are secrets: random on every run, never derived from the seed.
+    assert sorted(k for k in files_a if files_a[k] != files_b[k]) == sorted([CODES_FILE, HASHES_FILE])
     assert a.posts == 150 and len([k for k in files_a if k.startswith("images/")]) == 150
     generate_demo(tmp_path / "c", posts=150, seed=8, progress=False, workers=1)
     assert (tmp_path / "c" / "posts.parquet").read_bytes() != files_a["posts.parquet"]
@@ -207,7 +209,13 @@ def test_event_log(corpus, tables):
 
 def test_claim_codes_cover_every_owner(corpus, tables):
     out, _ = corpus
-    codes = json.loads((out / "claim_codes.json").read_text())
+    codes = json.loads((out / CODES_FILE).read_text())
     assert set(codes) == set(tables["owners"].owner_id)
     assert len(set(codes.values())) == len(codes)
     assert set(tables["posts"].owner_id) <= set(codes)
+    # The operator's copy is private; the service's copy holds hashes only.
+    assert (out / CODES_FILE).stat().st_mode & 0o777 == 0o600
+    hashes = json.loads((out / HASHES_FILE).read_text())
+    assert hashes == {owner: code_hash(code) for owner, code in codes.items()}
+    assert not set(codes.values()) & set(hashes.values())
+    assert all(len(normalise_code(c)) == 16 and set(normalise_code(c)) <= set(ALPHABET) for c in codes.values())

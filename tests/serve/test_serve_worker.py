@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from imagine.serve.jobqueue import BatchQueue, QueueFull
+from imagine.serve.jobqueue import BatchQueue, LaneFull, QueueFull
 
 from .conftest import bearer, live_server, new_key, sign_up
 
@@ -27,6 +27,23 @@ def test_batch_queue_groups_compatible_jobs_up_to_the_image_budget():
     small.put(("a", 1))
     with pytest.raises(QueueFull):
         small.put(("a", 1))
+
+
+def test_batch_queue_takes_users_in_turn_and_caps_each_user():
+    q: BatchQueue[tuple[str, str, int]] = BatchQueue(100, size_of=lambda j: j[2], key_of=lambda j: j[1],
+                                                     lane_of=lambda j: j[0], lane_max_images=8)
+    for _ in range(4):
+        q.put(("greedy", "slow", 2))
+    with pytest.raises(LaneFull):  # the greedy user's share is full ...
+        q.put(("greedy", "slow", 1))
+    q.put(("light", "fast", 1))  # ... and the light user is still admitted
+    assert q.take_batch(max_images=2, max_wait=0) == [("greedy", "slow", 2)]
+    assert q.take_batch(max_images=2, max_wait=0) == [("light", "fast", 1)]  # its turn, before the backlog
+    # Compatible jobs of different users share a batch, one per user per pass, newcomers first.
+    q.put(("light", "slow", 1))
+    q.put(("other", "slow", 1))
+    assert q.take_batch(max_images=4, max_wait=0) == [("other", "slow", 1), ("greedy", "slow", 2), ("light", "slow", 1)]
+    assert q.lane_images("greedy") == 4 and len(q) == 2
 
 
 def test_batch_queue_waits_for_company_up_to_max_wait():

@@ -32,6 +32,7 @@ from imagine.dataset.events import read_events, revocations_for
 from imagine.dataset.load import LoadStage
 from imagine.dataset.neardup import FingerprintIndex
 from imagine.dataset.policy import Policy
+from imagine.dataset.recaption import RecaptionStage, captioner_card, load_captioner
 from imagine.dataset.reposts import copies_of, fingerprint_files
 from imagine.dataset.runner import make_runner
 from imagine.dataset.transform import TransformStage
@@ -112,12 +113,14 @@ def export_events_path(manifest: Path | str) -> Path | str | None:
 def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None = None, out: Path | None = None, *,
                   events: Path | str | None = None, export_events: bool = True, ray_address: str | None = None,
                   workers: int = 1, batch_size: int = 1024, resolution: int | None = None,
-                  progress: bool = True) -> BuildReport:
+                  captioner: str | Path | None = "checker", progress: bool = True) -> BuildReport:
     """Write a new version of the dataset at ``out``; see the module docstring.
 
     ``events``: the platform's event log (default: the export's ``events.jsonl`` beside the
     manifest when ``export_events``); posts it revokes (deleted, opted out, made non-public after
     the manifest snapshot) are decided ``revoked_by_event`` before anything is fetched.
+    ``captioner``: writes ``descriptive_caption`` beside the user's caption (``recaption.load_captioner``:
+    "checker", "none" or a local image-to-text model folder).
     """
     from imagine.config import get_settings
 
@@ -139,12 +142,14 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
         revoked = {pid: Revocation(ev.event_id, ev.type, ev.ts) for pid, ev in found.items()}
     revoked.update({r["post_id"]: Revocation(r["event_id"], r["event_type"], r["event_ts"])
                     for r in revocations.read(out).to_pylist()})
+    describer = load_captioner(captioner)
     as_of = pol.as_of or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     stages = [
         ConsentStage(pol, as_of, revoked),
         CaptionStage(pol),
         LoadStage(base_dir, resolution, settings.max_pixels, settings.min_side),
         TransformStage(resolution),
+        *([RecaptionStage(describer)] if describer is not None else []),
     ]
     runner = make_runner(ray_address=ray_address, workers=workers, progress=progress)
     t0 = time.perf_counter()
@@ -196,7 +201,7 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
         "sources": {"manifest": file_digest(manifest), "owners": file_digest(owners),
                     "events": file_digest(events), "events_path": str(events) if events else None,
                     "manifest_path": str(manifest), "owners_path": str(owners)},
-        "code_version": code_version(), "runner": runner.name,
+        "code_version": code_version(), "runner": runner.name, "captioner": captioner_card(describer),
         "rows_per_second": {k: round(len(rows) / v, 1) for k, v in stage_seconds.items() if v > 0},
     }
     cdir = write_card(out, card)

@@ -40,6 +40,10 @@ def card_dir(dataset_dir: Path, version: int) -> Path:
     return Path(dataset_dir) / CARDS / f"v{version}"
 
 
+def _captioner(info: dict | None) -> str:
+    return "none" if not info else f"`{info['id']}` version `{info['version']}` (column `descriptive_caption`)"
+
+
 def render_markdown(card: dict) -> str:
     lines = [
         f"# Dataset card: {card['dataset']} v{card['version']}",
@@ -51,6 +55,7 @@ def render_markdown(card: dict) -> str:
         f"- Owners table sha256: `{card['sources'].get('owners')}`",
         f"- Code: {card['code_version']}",
         f"- Resolution: {card.get('resolution')} px, PNG, RGB",
+        f"- Descriptive captions: {_captioner(card.get('captioner'))}",
         "",
         "## Decisions by reason",
         "",

@@ -32,6 +32,7 @@ def build_cmd(
     workers: Annotated[int, typer.Option(help="Local runner processes.")] = 1,
     batch_size: Annotated[int, typer.Option(help="Rows per record batch.")] = 1024,
     resolution: Annotated[Optional[int], typer.Option(help="Training resolution (default: settings).")] = None,
+    captioner: Annotated[str, typer.Option(help="Descriptive captions: 'checker' (the demo captioner), 'none', or a local image-to-text model folder.")] = "checker",
 ) -> None:
     """Build a new dataset version from a platform manifest."""
     if events is not None and no_events:
@@ -45,7 +46,7 @@ def build_cmd(
     platform = get_settings().platform_dir
     report = build_dataset(manifest or platform / "posts.parquet", owners or platform / "owners.parquet", policy,
                            _out(out), events=events, export_events=not no_events, ray_address=ray_address, workers=workers,
-                           batch_size=batch_size, resolution=resolution)
+                           batch_size=batch_size, resolution=resolution, captioner=captioner)
     console.print(f"{report.dataset_dir} v{report.version}: {report.rows} rows of {report.posts} posts "
                   f"in {report.seconds:.1f}s ({report.runner} runner)")
     table = Table()
@@ -118,7 +119,10 @@ def lookup_cmd(
         raise typer.BadParameter("give exactly one of --post, --owner, --image")
     ds = _out(out)
     if image is not None:
-        matches = lookup.lookup_image(ds, image)
+        try:
+            matches = lookup.lookup_image(ds, image)
+        except ValueError as exc:  # ImageRejected: too large, not an image, a decompression bomb, truncated
+            raise typer.BadParameter(str(exc), param_hint="--image") from exc
         if as_json:
             typer.echo(json.dumps([asdict(m) for m in matches], indent=2))
             return

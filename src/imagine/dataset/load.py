@@ -14,17 +14,16 @@ and the crop-robust fingerprint of the whole upright picture (``fp_hashes``, ``f
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from imagine.dataset import schema as s
 from imagine.dataset.neardup import fingerprint
 from imagine.dataset.reserved import reservation
+from imagine.images import MAX_PIXELS, ImageRejected, decode_image, inspect_image
 
 
 def fetch_bytes(uri: str, base_dir: str | None) -> bytes:
@@ -50,49 +49,29 @@ class Rejected(Exception):
 
 def decode(data: bytes, *, max_pixels: int, min_side: int, draft_side: int | None,
            check_reserved: bool = True) -> Image.Image:
-    """Validate and decode one file to an RGB image, or raise ``Rejected``."""
+    """Validate and decode one file to an RGB image, or raise ``Rejected`` (checks: ``imagine.images``)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise Rejected(s.DECOMPRESSION_BOMB, str(exc)) from exc
-    except Image.DecompressionBombWarning as exc:
-        raise Rejected(s.DECOMPRESSION_BOMB, str(exc)) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise Rejected(s.NOT_AN_IMAGE, type(exc).__name__) from exc
-    width, height = img.size
-    if width * height > max_pixels:
-        raise Rejected(s.DECOMPRESSION_BOMB, f"{width}x{height} > {max_pixels} pixels")
+        header = inspect_image(data, max_pixels=max_pixels, max_bytes=len(data))
+    except ImageRejected as exc:
+        raise Rejected(exc.reason, str(exc)) from exc
+    width, height = header.size
     if min(width, height) < min_side:
         raise Rejected(s.TOO_SMALL, f"{width}x{height}")
-    mime = Image.MIME.get(img.format or "", "application/octet-stream")
+    mime = Image.MIME.get(header.format or "", "application/octet-stream")
     reserved = reservation(data, mime) if check_reserved else None
     if reserved:
         raise Rejected(s.RESERVED_BY_METADATA, reserved)
-    if draft_side and img.format == "JPEG":
-        img.draft("RGB", (draft_side, draft_side))
     try:
-        img.load()
-        img = ImageOps.exif_transpose(img)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise Rejected(s.TRUNCATED, str(exc)[:120]) from exc
-    if img.mode != "RGB":
-        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-            rgba = img.convert("RGBA")
-            bg = Image.new("RGB", rgba.size, (255, 255, 255))
-            bg.paste(rgba, mask=rgba.getchannel("A"))
-            img = bg
-        else:
-            img = img.convert("RGB")
-    return img
+        return decode_image(header, mode="RGB", draft_side=draft_side)
+    except ImageRejected as exc:
+        raise Rejected(exc.reason, str(exc)) from exc
 
 
 @dataclass
 class LoadStage:
     base_dir: str | None
     resolution: int = 64
-    max_pixels: int = 40_000_000
+    max_pixels: int = MAX_PIXELS
     min_side: int = 32
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:

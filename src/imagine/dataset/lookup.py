@@ -12,18 +12,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-from imagine.dataset import revocations
+from imagine.dataset import neardup, revocations
 from imagine.dataset.revocations import PostRevocation
-from imagine.dataset import neardup
 from imagine.dataset.versions import latest_version, list_versions, open_images
 from imagine.dataset.write import read_decisions
+from imagine.images import open_image, read_capped
 
 
 @dataclass
@@ -128,28 +127,26 @@ class Match:
     rmse: float = 0.0  # pixel distance of the aligned check (8-bit levels); 0 for an exact file
 
 
-def _as_image(image) -> tuple[Image.Image, bytes | None]:
+def _as_image(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
     if isinstance(image, Image.Image):
         return image, None
-    data = Path(image).read_bytes() if isinstance(image, (str, Path)) else bytes(image)
-    img = Image.open(io.BytesIO(data))
-    img = ImageOps.exif_transpose(img)
-    return img.convert("RGB"), data
+    data = read_capped(image)
+    return open_image(data), data  # upright RGB; a hostile file raises ImageRejected before decoding
 
 
 def confidence(rmse: float) -> float:
     return round(max(0.0, 1 - rmse / (2 * neardup.MAX_RMSE)), 3)
 
 
-def match_version(ds, image: Image.Image, data: bytes | None, *, max_rmse: float) -> dict[str, Match]:
-    """Rows of one Lance version of images.lance that hold ``image``: exact file, or a confirmed copy."""
+def match_version(ds, image: Image.Image, sha256: str | None, *, max_rmse: float) -> dict[str, Match]:
+    """Rows of one Lance version of images.lance that hold ``image``: exact file (``sha256`` of the
+    original file, when known), or a confirmed copy."""
     table = ds.to_table(columns=["post_id", "owner_id", "sha256", "fp_hashes", "fp_thumb"])
     ids, owners = table.column("post_id").to_pylist(), table.column("owner_id").to_pylist()
     hits: dict[str, Match] = {}
-    if data is not None:
-        digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None:
         for pid, oid, sha in zip(ids, owners, table.column("sha256").to_pylist()):
-            if sha == digest:
+            if sha == sha256:
                 hits[pid] = Match(pid, oid, 0, 1.0, [], exact=True)
     index = neardup.FingerprintIndex.from_columns(table.column("fp_hashes").to_pylist(),
                                                   table.column("fp_thumb").to_pylist())
@@ -159,15 +156,18 @@ def match_version(ds, image: Image.Image, data: bytes | None, *, max_rmse: float
     return hits
 
 
-def lookup_image(dataset_dir: Path, image, *, max_rmse: float | None = None) -> list[Match]:
+def lookup_image(dataset_dir: Path, image, *, max_rmse: float | None = None, sha256: str | None = None) -> list[Match]:
     """Rows of the latest version that hold ``image`` (also cropped, re-encoded, resized), nearest first.
 
     ``max_rmse``: pixel distance of the check (default ``neardup.MAX_RMSE``; the owners' page asks
-    for twice that to also report "possibly").
+    for twice that to also report "possibly"). ``sha256`` (of the original file) adds the exact
+    match when ``image`` is an already opened PIL image.
     """
     dataset_dir = Path(dataset_dir)
     img, data = _as_image(image)
-    hits = match_version(open_images(dataset_dir), img, data,
+    if data is not None:
+        sha256 = hashlib.sha256(data).hexdigest()
+    hits = match_version(open_images(dataset_dir), img, sha256,
                          max_rmse=neardup.MAX_RMSE if max_rmse is None else max_rmse)
     if hits:
         quoted = ", ".join(_quote(p) for p in hits)

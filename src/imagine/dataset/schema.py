@@ -66,6 +66,8 @@ IMAGES_SCHEMA = pa.schema([
     # 32 x 32 RGB thumbnail of the whole original frame; used to find re-posts and copies.
     pa.field("fp_hashes", pa.binary(), metadata=_VERBATIM),
     pa.field("fp_thumb", pa.binary(), metadata=_VERBATIM),
+    # What the image shows, written by the recaption stage's captioner (null: none configured or nothing seen).
+    pa.field("descriptive_caption", pa.string()),
 ])
 
 # decisions.lance: one row per post per dataset version (never hashes or pixels: they must purge).

@@ -9,6 +9,6 @@ import pandas  # noqa: F401
 import scipy.fft  # noqa: F401
 from PIL import Image
 
-from imagine.dataset import caption, consent, load, transform  # noqa: F401
+from imagine.dataset import caption, consent, load, recaption, transform  # noqa: F401
 
 Image.init()

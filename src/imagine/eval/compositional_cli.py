@@ -31,6 +31,6 @@ def compositional_command(
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(format_table(report))
-    typer.echo(f"overall {report.overall:.3f}  paraphrase gap {report.paraphrase_gap:+.3f}  "
+    typer.echo(f"overall {report.overall:.3f}  paraphrase gap {report.paraphrase_gap:+.3f}  synonym gap {report.synonym_gap:+.3f}  "
                f"true renders {report.truth_overall:.3f}  ({report.model_id}, {report.seconds:.0f}s)")
     typer.echo(f"results: {out / 'compositional.json'}  grid: {out / 'compositional_grid.png'}")

@@ -8,7 +8,6 @@ its hashes (reported ``tampered``). "Generated here" is a lookup of the payload 
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from imagine.guard import watermark
 from imagine.guard.c2pa_sign import C2paReport, SigningConfig, read_c2pa
 from imagine.guard.ledger import Issued, Ledger
 from imagine.guard.metadata import PARAMETERS_KEY, XMP_KEY, digital_source_type, parse_parameters
+from imagine.images import open_image, read_capped
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,9 @@ def verify(
     from imagine.config import get_settings
 
     s = settings or get_settings()
-    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except Exception as exc:  # PIL raises many types for non-images; say clearly what went wrong
-        raise ValueError(f"not a readable image: {exc}") from exc
+    data = read_capped(path_or_bytes)
+    # As stored: no EXIF rotation or mode change, the watermark and metadata are read from the file's own pixels.
+    img = open_image(data, mode=None, transpose=False)  # ImageRejected (a ValueError) says what is wrong
 
     found = watermark.detect(img, s.guard.watermark_key, threshold=s.guard.watermark_threshold)
     payload = found.payload if found.present else None

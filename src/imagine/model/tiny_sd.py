@@ -59,12 +59,17 @@ def _vocab_and_merges() -> tuple[dict[str, int], list[str]]:
     return {tok: i for i, tok in enumerate(tokens)}, merges
 
 
-def tiny_sd_pipeline(resolution: int = 32, seed: int = 0) -> "StableDiffusionPipeline":
-    """A random SD-shaped pipeline producing ``resolution``² images (latents are half that)."""
+def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, inpainting: bool = False) -> "StableDiffusionPipeline":
+    """A random SD-shaped pipeline producing ``resolution``² images (latents are half that).
+
+    ``inpainting``: a ``StableDiffusionInpaintPipeline`` instead, whose UNet takes 4 + 1 + 4 channels
+    (latents, mask, masked-image latents), the layout of diffusers' inpainting checkpoints.
+    """
     import tempfile
 
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline,
+                           UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     if resolution % 8:
@@ -83,7 +88,7 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0) -> "StableDiffusionPip
     )
     unet = UNet2DConditionModel(
         sample_size=resolution // 2,
-        in_channels=4,
+        in_channels=9 if inpainting else 4,
         out_channels=4,
         block_out_channels=(32, 64),
         layers_per_block=1,
@@ -115,7 +120,8 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0) -> "StableDiffusionPip
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False,
         steps_offset=1,
     )
-    return StableDiffusionPipeline(
+    pipeline_class = StableDiffusionInpaintPipeline if inpainting else StableDiffusionPipeline
+    return pipeline_class(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
@@ -127,8 +133,8 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0) -> "StableDiffusionPip
     )
 
 
-def save_tiny_sd(out: str | Path, resolution: int = 32, seed: int = 0) -> Path:
+def save_tiny_sd(out: str | Path, resolution: int = 32, seed: int = 0, *, inpainting: bool = False) -> Path:
     """Build the tiny pipeline and ``save_pretrained`` it to ``out`` (safetensors); returns the folder."""
     out = Path(out)
-    tiny_sd_pipeline(resolution=resolution, seed=seed).save_pretrained(out, safe_serialization=True)
+    tiny_sd_pipeline(resolution=resolution, seed=seed, inpainting=inpainting).save_pretrained(out, safe_serialization=True)
     return out

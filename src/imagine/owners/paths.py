@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagine.config import Settings
+from imagine.platform.claim_codes import CODES_FILE, HASHES_FILE
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,13 @@ class OwnerPaths:
 
     @property
     def claim_codes(self) -> Path:
-        return self.platform_dir / "claim_codes.json"
+        """The operator's copy of the demo claim codes (mode 0600); the service never reads it."""
+        return self.platform_dir / CODES_FILE
+
+    @property
+    def claim_code_hashes(self) -> Path:
+        """What a claim is checked against: the codes' SHA-256 only."""
+        return self.platform_dir / HASHES_FILE
 
     @property
     def events(self) -> Path:

@@ -13,16 +13,17 @@ is within ``neardup.MAX_RMSE`` is "yes" with the lookup's confidence; up to twic
 
 from __future__ import annotations
 
-import io
+import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lance
-from PIL import Image, ImageOps
+from PIL import Image
 
 from imagine.dataset.lookup import Match, lookup_image, lookup_post, match_version
 from imagine.dataset.neardup import MAX_RMSE
 from imagine.dataset.versions import list_versions, open_images
+from imagine.images import MAX_BYTES, MAX_PIXELS, open_image, read_capped
 
 
 @dataclass
@@ -49,7 +50,7 @@ class UsedAnswer:
         return asdict(self)
 
 
-def _older_version_hits(dataset_dir: Path, image: Image.Image, data: bytes | None, *, max_rmse: float) -> dict[str, Match]:
+def _older_version_hits(dataset_dir: Path, image: Image.Image, sha256: str | None, *, max_rmse: float) -> dict[str, Match]:
     """Matches in committed versions other than the latest that are still on disk (not yet purged)."""
     versions = list_versions(dataset_dir)
     on_disk = {v["version"] for v in lance.dataset(str(Path(dataset_dir) / "images.lance")).versions()}
@@ -57,32 +58,36 @@ def _older_version_hits(dataset_dir: Path, image: Image.Image, data: bytes | Non
     for v in versions[:-1]:
         if v.version not in on_disk:
             continue
-        for pid, m in match_version(open_images(dataset_dir, v.version), image, data, max_rmse=max_rmse).items():
+        for pid, m in match_version(open_images(dataset_dir, v.version), image, sha256, max_rmse=max_rmse).items():
             if pid not in hits or (m.exact, -m.rmse) > (hits[pid].exact, -hits[pid].rmse):
                 hits[pid] = m
     return hits
 
 
-def _open(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
+def _open(image, *, max_pixels: int, max_bytes: int) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001
     """The upright RGB image, plus the original file bytes when there is a file (for the exact sha256 match)."""
     if isinstance(image, Image.Image):
         return image.convert("RGB"), None
-    data = Path(image).read_bytes() if isinstance(image, (str, Path)) else bytes(image)
-    with Image.open(io.BytesIO(data)) as img:
-        return ImageOps.exif_transpose(img).convert("RGB"), data
+    data = read_capped(image, max_bytes)
+    return open_image(data, max_pixels=max_pixels, max_bytes=max_bytes), data
 
 
-def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str | None = None) -> UsedAnswer:
-    """Look ``image`` (path, bytes or PIL image) up in every version of the dataset at ``dataset_dir``."""
+def was_this_used(dataset_dir: Path, image, *, registry: Path, asking_owner: str | None = None,
+                  max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> UsedAnswer:
+    """Look ``image`` (path, bytes or PIL image) up in every version of the dataset at ``dataset_dir``.
+
+    A file is opened by ``imagine.images.open_image`` under ``max_pixels`` and ``max_bytes``; a hostile or
+    broken one raises ``ImageRejected`` before it is decoded.
+    """
+    pil, data = _open(image, max_pixels=max_pixels, max_bytes=max_bytes)  # a hostile file is refused first
     dataset_dir = Path(dataset_dir)
     versions = [v.version for v in list_versions(dataset_dir)]
     if not versions:
         raise FileNotFoundError(f"{dataset_dir} holds no committed dataset version; build the dataset first")
     max_rmse = 2 * MAX_RMSE  # up to twice the match threshold: reported as "possibly"
-    pil, data = _open(image)
-    found: dict[str, Match] = {m.post_id: m for m in lookup_image(dataset_dir, data if data is not None else pil,
-                                                                  max_rmse=max_rmse)}
-    for pid, m in _older_version_hits(dataset_dir, pil, data, max_rmse=max_rmse).items():
+    sha = None if data is None else hashlib.sha256(data).hexdigest()
+    found: dict[str, Match] = {m.post_id: m for m in lookup_image(dataset_dir, pil, sha256=sha, max_rmse=max_rmse)}
+    for pid, m in _older_version_hits(dataset_dir, pil, sha, max_rmse=max_rmse).items():
         if pid not in found or (m.exact, -m.rmse) > (found[pid].exact, -found[pid].rmse):
             found[pid] = m
     matches = []

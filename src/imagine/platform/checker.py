@@ -55,9 +55,12 @@ class RelationVerdict:
 
 @dataclass(frozen=True)
 class CountVerdict:
+    """How many detections of ``kind`` (of ``colour`` too, when it is not None) against how many the scene asks for."""
+
     kind: str
     expected: int
     found: int
+    colour: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -216,11 +219,24 @@ def judge(scene: Scene, detections: list[Detection], background: str) -> SceneCh
         RelationVerdict(a, rel, b, a in matched and b in matched and relation_holds(matched[a].centre, rel, matched[b].centre))
         for a, rel, b in scene.relations()
     ]
+    return SceneCheck(objects, relations, count_verdicts(scene, detections), scene.background, background, detections)
+
+
+def count_verdicts(scene: Scene, detections: list[Detection]) -> list[CountVerdict]:
+    """Per kind: all detections of the kind; per (kind, colour) the scene asks for: detections of that colour.
+
+    Both must match, so "a pair of white cars" fails with two green cars (colour) and with two white cars
+    plus a green one (a third car), as in GenEval's counting with attributes.
+    """
     kinds = sorted({o.kind for o in scene.objects})
-    counts = [
-        CountVerdict(k, sum(o.kind == k for o in scene.objects), sum(d.kind == k for d in detections)) for k in kinds
+    looks = sorted({(o.kind, o.colour) for o in scene.objects})
+    counts = [CountVerdict(k, sum(o.kind == k for o in scene.objects), sum(d.kind == k for d in detections)) for k in kinds]
+    counts += [
+        CountVerdict(k, sum((o.kind, o.colour) == (k, c) for o in scene.objects),
+                     sum((d.kind, d.colour) == (k, c) for d in detections), colour=c)
+        for k, c in looks
     ]
-    return SceneCheck(objects, relations, counts, scene.background, background, detections)
+    return counts
 
 
 @lru_cache(maxsize=4)
@@ -233,4 +249,4 @@ def check_scene(image: Image.Image | np.ndarray, scene: Scene, *, checker_dir: P
     return _checker(checker_dir).check(image, scene)
 
 
-__all__ = ["Detection", "ObjectVerdict", "RelationVerdict", "CountVerdict", "SceneCheck", "SceneChecker", "check_scene", "judge"]
+__all__ = ["Detection", "ObjectVerdict", "RelationVerdict", "CountVerdict", "SceneCheck", "SceneChecker", "check_scene", "count_verdicts", "judge"]

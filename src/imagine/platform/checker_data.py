@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from imagine.platform.checker_layouts import layout_scene
 from imagine.platform.checker_model import GRID, INPUT_SIZE
 from imagine.platform.render import render_scene
 from imagine.platform.scenes import BACKGROUNDS, COLOURS, KINDS, Scene, sample_scene
@@ -121,3 +122,11 @@ def make_batch(scenes: list[Scene], rng: random.Random, *, augment: bool = True)
 def random_scenes(n: int, seed: int) -> list[Scene]:
     rng = random.Random(seed)
     return [sample_scene(rng, held_out=None) for _ in range(n)]
+
+
+def training_scenes(n: int, seed: int, *, layouts: float = 0.0) -> list[Scene]:
+    """``n`` scenes: a share ``layouts`` from the hard layouts (``checker_layouts``), the rest from ``sample_scene``."""
+    if not 0.0 <= layouts <= 1.0:
+        raise ValueError(f"layouts must be a fraction in [0, 1], got {layouts}")
+    rng = random.Random(seed)
+    return [layout_scene(rng) if rng.random() < layouts else sample_scene(rng, held_out=None) for _ in range(n)]

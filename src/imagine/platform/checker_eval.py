@@ -4,6 +4,8 @@ Accuracy: scenes the checker never trained on (another seed), rendered cleanly a
 at 32 px, degraded like generated images; every verdict on a true pair should be "right".
 False positives: the same images judged against records they do not show, either another random scene or
 the true scene with one part changed (colour, kind, background, or two objects swapped); "correct" is wrong.
+Hard layouts (``checker_layouts``: large objects, tight rows of 2-4, one kind in several colours): the share
+of true renders judged right on every part, at each size, and how often a recoloured group still passes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from imagine.platform.checker import SceneCheck, SceneChecker
 from imagine.platform.checker_data import degrade, to_input
+from imagine.platform.checker_layouts import LAYOUTS
 from imagine.platform.render import render_scene
 from imagine.platform.scenes import BACKGROUNDS, COLOURS, KINDS, Scene, sample_scene
 
@@ -25,6 +28,13 @@ class CheckerReport:
     scenes: int
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict)  # condition -> attribute -> accuracy
     false_positive: dict[str, float] = field(default_factory=dict)  # kind of wrong record -> rate judged correct
+    layouts: dict[str, dict[str, float]] = field(default_factory=dict)  # hard layout -> condition -> scene accuracy
+
+    @property
+    def layout_accuracy(self) -> float:
+        """Every verdict right, over all hard layouts and sizes (each layout and size weighs the same)."""
+        values = [v for by_size in self.layouts.values() for v in by_size.values()]
+        return sum(values) / len(values) if values else float("nan")
 
     def lines(self) -> list[str]:
         head = "| condition | " + " | ".join(ATTRIBUTES) + " |"
@@ -35,6 +45,12 @@ class CheckerReport:
         rows.append("| wrong record | judged correct (false positive) |")
         rows.append("|---|---|")
         rows += [f"| {k} | {v:.3f} |" for k, v in self.false_positive.items()]
+        if self.layouts:
+            conditions = list(next(iter(self.layouts.values())))
+            rows += ["", "| hard layout (true renders, all parts right) | " + " | ".join(conditions) + " |",
+                     "|" + "---|" * (len(conditions) + 1)]
+            rows += [f"| {name} | " + " | ".join(f"{by[c]:.3f}" for c in conditions) + " |" for name, by in self.layouts.items()]
+            rows.append(f"| **all hard layouts** | **{self.layout_accuracy:.3f}** |" + " |" * (len(conditions) - 1))
         return rows
 
 
@@ -75,7 +91,33 @@ def perturb(scene: Scene, rng: random.Random, how: str) -> Scene | None:
     return Scene(scene.background, tuple(objects))
 
 
-def evaluate_checker(checker: SceneChecker, scenes: int = 1000, seed: int = EVAL_SEED, sizes: tuple[int, ...] = (32, 64, 128)) -> CheckerReport:
+def recolour_group(scene: Scene, rng: random.Random) -> Scene:
+    """The scene with every object of one (kind, colour) group given another colour: "a pair of white cars" -> green ones."""
+    kind, colour = rng.choice(sorted({(o.kind, o.colour) for o in scene.objects}))
+    taken = {o.colour for o in scene.objects if o.kind == kind}
+    new = rng.choice([c for c in COLOURS if c not in taken])
+    return Scene(scene.background, tuple(replace(o, colour=new) if (o.kind, o.colour) == (kind, colour) else o for o in scene.objects))
+
+
+def evaluate_layouts(checker: SceneChecker, report: CheckerReport, scenes: int, seed: int, sizes: tuple[int, ...]) -> None:
+    """Fill ``report.layouts`` (every part right on true renders) and the recoloured-group false positives."""
+    recoloured: list[bool] = []
+    for name, draw in LAYOUTS.items():
+        rng = random.Random(f"{seed}-{name}")
+        records = [draw(rng) for _ in range(scenes)]
+        report.layouts[name] = {}
+        for size in sizes:
+            inputs = [to_input(render_scene(s, size)) for s in records]
+            report.layouts[name][f"{size}px"] = sum(c.correct for c in checker.check_many(inputs, records)) / scenes
+            if size == sizes[0]:
+                wrong = [recolour_group(s, rng) for s in records]
+                recoloured += [c.counts_ok for c in checker.check_many(inputs, wrong)]
+    if recoloured:
+        report.false_positive["hard layouts, one (kind, colour) group recoloured: count passes"] = sum(recoloured) / len(recoloured)
+
+
+def evaluate_checker(checker: SceneChecker, scenes: int = 1000, seed: int = EVAL_SEED, sizes: tuple[int, ...] = (32, 64, 128),
+                     *, layout_scenes: int | None = None) -> CheckerReport:
     rng = random.Random(seed)
     records = [sample_scene(rng, held_out=None) for _ in range(scenes)]
     report = CheckerReport(scenes=scenes)
@@ -96,4 +138,5 @@ def evaluate_checker(checker: SceneChecker, scenes: int = 1000, seed: int = EVAL
         report.false_positive[f"one {how} changed" if how != "swap" else "two objects swapped"] = (
             sum(c.correct for c in checks) / max(1, len(checks))
         )
+    evaluate_layouts(checker, report, scenes if layout_scenes is None else layout_scenes, seed, sizes)
     return report

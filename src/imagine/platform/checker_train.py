@@ -30,6 +30,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     threads: int = 1
+    layouts: float = 0.0  # share of training scenes drawn from checker_layouts (large objects, tight rows, mixed colours)
+    init: Path | None = None  # start from these weights (a fine-tune) instead of a seeded random init
 
 
 def _focal(pred: "torch.Tensor", gt: "torch.Tensor") -> "torch.Tensor":
@@ -69,7 +71,8 @@ def _tensors(arrays: dict, index: np.ndarray) -> dict:
 def train_checker(out: Path = DEFAULT_CHECKER_DIR, config: TrainConfig = TrainConfig(), *, progress: bool = True) -> Path:
     """Train the detector and save ``model.safetensors`` (fp16) and ``config.json`` under ``out``."""
     import torch
-    from imagine.platform.checker_data import make_batch, random_scenes
+    from imagine.platform.checker import SceneChecker
+    from imagine.platform.checker_data import make_batch, training_scenes
     from imagine.platform.checker_model import CheckerConfig, SceneDetector
     from imagine.progress import progress_bar
 
@@ -78,10 +81,12 @@ def train_checker(out: Path = DEFAULT_CHECKER_DIR, config: TrainConfig = TrainCo
     torch.use_deterministic_algorithms(True)
     started = time.perf_counter()
     rng = random.Random(config.seed)
-    arrays = make_batch(random_scenes(config.samples, seed=config.seed), rng)
+    arrays = make_batch(training_scenes(config.samples, seed=config.seed, layouts=config.layouts), rng)
     log.info("rendered %d training images in %.0fs", config.samples, time.perf_counter() - started)
 
     model = SceneDetector(CheckerConfig())
+    if config.init is not None:
+        model = SceneChecker.load(config.init).model
     steps_per_epoch = config.samples // config.batch_size
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=steps_per_epoch * config.epochs, pct_start=0.15)

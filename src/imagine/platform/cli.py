@@ -43,11 +43,18 @@ def train_checker_command(
     epochs: Annotated[int, typer.Option()] = _TRAIN.epochs,
     seed: Annotated[int, typer.Option()] = _TRAIN.seed,
     threads: Annotated[int, typer.Option(help="Torch CPU threads (results are reproducible for a fixed count).")] = _TRAIN.threads,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (one-cycle).")] = _TRAIN.lr,
+    layouts: Annotated[float, typer.Option(help="Share of scenes from the hard layouts: large objects, tight rows, mixed colours.")] = _TRAIN.layouts,
+    init: Annotated[Optional[Path], typer.Option(help="Fine-tune from this checker folder instead of a random init.")] = None,
 ) -> None:
     """Train the scene checker's detector on rendered scenes (deterministic for a seed)."""
     from imagine.platform.checker_train import DEFAULT_CHECKER_DIR, train_checker
 
-    path = train_checker(out or DEFAULT_CHECKER_DIR, TrainConfig(samples=samples, epochs=epochs, seed=seed, threads=threads))
+    try:
+        config = TrainConfig(samples=samples, epochs=epochs, seed=seed, threads=threads, lr=lr, layouts=layouts, init=init)
+        path = train_checker(out or DEFAULT_CHECKER_DIR, config)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"scene checker saved to {path}")
 
 
@@ -55,13 +62,14 @@ def train_checker_command(
 def eval_checker_command(
     checker_dir: Annotated[Optional[Path], typer.Option(help="Checker weights folder (default: the shipped one).")] = None,
     scenes: Annotated[int, typer.Option(help="Held-out rendered scenes per condition.")] = 1000,
+    layout_scenes: Annotated[int, typer.Option(help="Rendered scenes per hard layout (large objects, tight rows, mixed colours).")] = 300,
     seed: Annotated[int, typer.Option(help="Scene seed (checker_eval.EVAL_SEED).")] = 1_000_003,
 ) -> None:
     """Per-attribute accuracy at 32/64/128 px and false-positive rates of the scene checker (Markdown)."""
     from imagine.platform.checker import SceneChecker
     from imagine.platform.checker_eval import evaluate_checker
 
-    report = evaluate_checker(SceneChecker.load(checker_dir), scenes=scenes, seed=seed)
+    report = evaluate_checker(SceneChecker.load(checker_dir), scenes=scenes, seed=seed, layout_scenes=layout_scenes)
     typer.echo("\n".join(report.lines()))
 
 

@@ -6,11 +6,9 @@ memory stays bounded for any corpus size. Deterministic: the same seed gives byt
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
-import random
 import shutil
 import time
 from contextlib import ExitStack
@@ -21,6 +19,7 @@ import pyarrow.parquet as pq
 
 from imagine.atomic import atomic_write
 from imagine.platform import schema
+from imagine.platform.claim_codes import CODES_FILE, HASHES_FILE, issue_claim_codes
 from imagine.platform.files import write_plan
 from imagine.platform.planner import EU_REGIONS, CorpusPlanner, PostPlan
 from imagine.platform.summary import DemoSummary
@@ -29,7 +28,7 @@ from imagine.progress import progress_bar
 log = logging.getLogger(__name__)
 
 BLOCK = 2048  # posts per block: one Parquet row group each, and the unit of work handed to the pool
-OUTPUTS = ("posts.parquet", "owners.parquet", "events.jsonl", "scenes.parquet", "truth.parquet", "claim_codes.json")
+OUTPUTS = ("posts.parquet", "owners.parquet", "events.jsonl", "scenes.parquet", "truth.parquet", CODES_FILE, HASHES_FILE)
 
 
 class _ParquetSink:
@@ -46,13 +45,6 @@ class _ParquetSink:
     def close(self) -> None:
         self.writer.close()
         os.replace(self.tmp, self.path)
-
-
-def _claim_codes(owner_ids: list[str], seed: int) -> dict[str, str]:
-    """One-time codes for claiming demo owners in the web app (demo only: derived from the seed)."""
-    rng = random.Random(f"claim-codes:{seed}")
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return {o: "".join(rng.choice(alphabet) for _ in range(10)) for o in owner_ids}
 
 
 def _columns(block: list[PostPlan]) -> tuple[dict, dict, dict]:
@@ -148,8 +140,7 @@ def generate_demo(out: Path, posts: int = 3000, seed: int = 0, *, progress: bool
 
     events = planner.sorted_events()
     atomic_write(out / "events.jsonl", "".join(schema.event_line(e) for e in events))
-    codes = _claim_codes([o.owner_id for o in owners], seed)
-    atomic_write(out / "claim_codes.json", json.dumps(codes, indent=1, sort_keys=True) + "\n", mode=0o600)
+    issue_claim_codes(out, [o.owner_id for o in owners])  # random (secrets), never from the seed
 
     summary.owners = len(owners)
     summary.opted_out_owners = sum(o.ai_training_opt_out for o in owners)

@@ -24,11 +24,13 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < security.MIN_PASSWORD_CHARS:
-        raise ApiError("invalid_request", f"Use at least {security.MIN_PASSWORD_CHARS} characters.", param="password")
+def check_password_rules(password: str, *, email: str = "") -> None:
+    """Length bounds and a minimum strength (``security.password_weakness``; the e-mail counts as guessable)."""
     if len(password) > MAX_PASSWORD_CHARS:
         raise ApiError("invalid_request", f"Use at most {MAX_PASSWORD_CHARS} characters.", param="password")
+    weakness = security.password_weakness(password, user_inputs=[email, *email.split("@")] if email else [])
+    if weakness is not None:
+        raise ApiError("weak_password", weakness, param="password")
 
 
 def create_user(db: Session, email: str, password: str, *, role: str = "user") -> User:
@@ -36,7 +38,7 @@ def create_user(db: Session, email: str, password: str, *, role: str = "user") -
     if role not in ("user", "admin"):
         raise ValueError(f"unknown role {role!r}")
     email = normalise_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=email)
     user = User(email=email, password_hash=security.hash_password(password), role=role)
     db.add(user)
     try:

@@ -1,30 +1,25 @@
-"""From generated pixels to a delivered image: output guard, provenance stamp, disk, database.
+"""The service's sink: stamped images to the image store and the database, and each job's state in its row.
 
-Every image passes `OutputGuard.check` (withheld images are counted, never stored) and is stamped with
-`provenance.stamp` (visible label, invisible watermark, signed manifest) before anyone can download it.
+The guarded path (`imagine.guarded.GuardedGenerator.finish`) has already checked and stamped every image;
+this module only files what it delivered under ``images_dir/<user>/<image>.png`` with a row in ``images``
+(files first, rows after, so a row never points at a missing file; a file left without a row by a crash is
+swept at the next start-up) and counts what was withheld.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Iterable
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from imagine.guard.metadata import GenerationInfo
-from imagine.guard.provenance import stamp
 from imagine.db.models import Image, Job, new_id, utcnow
+from imagine.guarded import Outcome, Sink
 from imagine.serve.imagestore import ImageStore
+from imagine.serve.livejob import FINAL
 from imagine.serve.metrics import Metrics
-
-if TYPE_CHECKING:
-    from imagine.config import Settings
-    from imagine.guard.output import OutputGuard
-    from imagine.generate.requests import GenerationRequest, GenerationResult
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,51 +31,49 @@ class Delivered:
 
 
 class Delivery:
-    def __init__(self, sessions: sessionmaker[Session], store: ImageStore, metrics: Metrics, *,
-                 output_guard: "OutputGuard", settings: "Settings") -> None:
+    def __init__(self, sessions: sessionmaker[Session], store: ImageStore, metrics: Metrics) -> None:
         self.sessions, self.store, self.metrics = sessions, store, metrics
-        self.output_guard, self.settings = output_guard, settings
 
-    def deliver(self, job_id: str, user_id: str, request: "GenerationRequest", result: "GenerationResult") -> Delivered:
-        out = Delivered()
-        rows: list[Image] = []
+    def sink(self, job_id: str, user_id: str) -> Sink[Delivered]:
+        """The sink for one job's outcome."""
+        return functools.partial(self.write, job_id, user_id)
+
+    def write(self, job_id: str, user_id: str, outcome: Outcome) -> Delivered:
+        request = outcome.request
+        out = Delivered(blocked=len(outcome.withheld), flags=outcome.withheld_flags)
+        for flag in out.flags:
+            self.metrics.output_blocked.labels(flag=flag).inc()
         params = {"steps": request.steps, "guidance": request.guidance, "sampler": request.sampler,
-                  "negative_prompt": request.negative_prompt, "model_id": result.model_id}
-        for image, seed in zip(result.images, result.seeds, strict=True):
-            verdict = self.output_guard.check(image)
-            if not verdict.allowed:
-                if verdict.matched_post_id is not None:  # audit trail: which training post it copied
-                    log.warning("job %s: output withheld as a near-copy of training post %s", job_id,
-                                verdict.matched_post_id)
-                out.blocked += 1
-                for flag in verdict.flags or ["unspecified"]:
-                    self.metrics.output_blocked.labels(flag=str(flag)).inc()
-                    out.flags.append(str(flag))
-                continue
+                  "negative_prompt": request.negative_prompt, "model_id": outcome.model_id}
+        source_image_id = None
+        if request.is_edit:
+            with self.sessions() as db:  # which gallery image it came from is the job's business, not the request's
+                job = db.get(Job, job_id)
+                source_image_id = (job.params or {}).get("source_image_id") if job is not None else None
+            params |= {"kind": "edit", "strength": request.effective_strength, "masked": request.mask is not None}
+        rows: list[Image] = []
+        for image in outcome.images:
             image_id = new_id()
-            info = GenerationInfo(prompt=request.prompt, model_id=result.model_id, seed=seed, steps=request.steps,
-                                  guidance=request.guidance, sampler=request.sampler,
-                                  negative_prompt=request.negative_prompt)
-            png = stamp(image, info, visible_label=self.settings.guard.visible_label, settings=self.settings)
-            rel = self.store.write(user_id, image_id, png)
-            width, height = _png_size(png)
+            rel = self.store.write(user_id, image_id, image.png)
+            width, height = image.size
             rows.append(Image(id=image_id, user_id=user_id, job_id=job_id, path=rel, prompt=request.prompt,
-                              seed=seed, params=params, width=width, height=height))
+                              seed=image.seed, params=params, width=width, height=height,
+                              source_image_id=source_image_id))
             out.image_ids.append(image_id)
-            out.seeds.append(seed)
+            out.seeds.append(image.seed)
         with self.sessions.begin() as db:
             db.add_all(rows)
         return out
 
+    def record_running(self, job_ids: Iterable[str]) -> None:
+        """Persist that these jobs started, so a restart knows which ones were interrupted mid-way."""
+        ids = list(job_ids)
+        with self.sessions.begin() as db:
+            db.execute(update(Job).where(Job.id.in_(ids), Job.status == "queued").values(status="running"))
+
     def record_job_end(self, job_id: str, status: str, *, error_code: str | None = None,
                        error_message: str | None = None) -> None:
+        """The job's final status; one already final (cancelled from another process) is kept."""
         with self.sessions.begin() as db:
-            db.execute(update(Job).where(Job.id == job_id).values(
+            db.execute(update(Job).where(Job.id == job_id, Job.status.not_in(FINAL)).values(
                 status=status, error_code=error_code, error_message=error_message, finished_at=utcnow()))
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    """Width and height from the PNG header (IHDR), without decoding the image."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("stamp() did not return a PNG")
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

@@ -7,6 +7,7 @@ The shape is OpenAI's, so the official `openai` client raises its typed exceptio
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from imagine import images
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "prompt_too_long": (400, "invalid_request_error"),
     "control_characters": (400, "invalid_request_error"),
     "invalid_size": (400, "invalid_request_error"),
+    "invalid_image": (400, "invalid_request_error"),
+    "weak_password": (400, "invalid_request_error"),
     "content_policy_violation": (400, "invalid_request_error"),
     "authentication_required": (401, "authentication_error"),
     "invalid_api_key": (401, "authentication_error"),
@@ -36,6 +41,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "body_too_large": (413, "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error"),
     "rate_limited": (429, "rate_limit_error"),
+    "queue_share_exceeded": (429, "rate_limit_error"),
     "region_unavailable": (451, "region_error"),
     "internal_error": (500, "server_error"),
     "server_busy": (503, "server_busy_error"),
@@ -73,12 +79,24 @@ class ApiError(Exception):
         self.extra = extra
         if "retry_after" in extra and extra["retry_after"] is not None:
             self.headers.setdefault("Retry-After", str(int(extra["retry_after"])))
+        if self.status == 429 and "Retry-After" not in self.headers:
+            raise ValueError("a 429 must say when to retry: pass retry_after")
 
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message, "type": ERROR_CODES[self.code][1],
                                "param": self.param}
         err.update(self.extra)
         return {"error": err}
+
+
+# An uploaded file refused by ``imagine.images`` -> our error code; the body's ``reason`` keeps the image reason.
+_IMAGE_ERRORS = {images.TOO_LARGE: "body_too_large", images.NOT_AN_IMAGE: "unsupported_media_type",
+                 images.DECOMPRESSION_BOMB: "invalid_image", images.TRUNCATED: "invalid_image"}
+
+
+def image_error(exc: images.ImageRejected, *, param: str | None = "image") -> ApiError:
+    """The API error for an uploaded image that ``imagine.images`` refused (every upload route uses this)."""
+    return ApiError(_IMAGE_ERRORS[exc.reason], str(exc), param=param, reason=exc.reason)
 
 
 API_PREFIXES = ("/api/", "/v1/", "/metrics", "/healthz", "/openapi.json", "/docs")
@@ -102,7 +120,11 @@ _CUSTOM_VALIDATION_CODES = {"prompt_too_long", "control_characters", "invalid_si
 
 
 def _from_validation(exc: RequestValidationError) -> ApiError:
-    errors = exc.errors()
+    return validation_error(exc.errors())
+
+
+def validation_error(errors: Sequence[Any]) -> ApiError:
+    """The API error for pydantic validation errors (a request body, or a request a route builds itself)."""
     first = errors[0] if errors else {"type": "invalid_request", "loc": (), "msg": "invalid request"}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
     param = ".".join(loc) or None
@@ -130,9 +152,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         by_status = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
-                     401: "authentication_required", 403: "csrf_failed"}
+                     401: "authentication_required", 403: "csrf_failed", 429: "rate_limited"}
         code = by_status.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
-        err = ApiError(code, str(exc.detail), headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        retry = {"retry_after": int(headers.get("Retry-After", 1))} if exc.status_code == 429 else {}
+        err = ApiError(code, str(exc.detail), headers=headers, **retry)
         err.status = exc.status_code
         return error_response(err, request)
 

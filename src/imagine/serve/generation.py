@@ -1,7 +1,8 @@
-"""Admitting a generation request: region, rate limits, prompt policy, configurable limits, then the queue.
+"""Admitting a generation request: region, rate limits, then the guarded path's own admission (the
+deployment's limits, the prompt policy), then the queue.
 
-Shared by the native API, the OpenAI-compatible endpoint and the web page, so every entry point refuses the
-same things with the same codes. Blocking work (database, policy) runs here in a thread, never on the loop.
+Shared by the native API, the OpenAI-compatible endpoint, the web page and the arena, so every entry point
+refuses the same things with the same codes. Blocking work (database, policy) runs in a thread, never on the loop.
 """
 
 from __future__ import annotations
@@ -10,94 +11,119 @@ import asyncio
 import logging
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from imagine.generate.requests import GenerationRequest
-from imagine.serve.context import ServiceContext
+from typing import TYPE_CHECKING
+
 from imagine.db.models import Image, Job, User, new_id
+from imagine.db.models_owners import Refusal
+from imagine.generate.requests import GenerationRequest
+from imagine.guarded import Refused
+from imagine.serve.context import ServiceContext
 from imagine.serve.deps import client_ip
 from imagine.serve.errors import ApiError
-from imagine.serve.jobqueue import QueueFull
-from imagine.serve.livejob import LiveJob
+from imagine.serve.jobqueue import LaneFull, QueueFull
+from imagine.serve.livejob import DEFAULT_GENERATOR, LiveJob
 from imagine.serve.schemas import GenerateCreate, ImagePublic, JobPublic
+
+if TYPE_CHECKING:
+    from imagine.guard.policy import PolicyDecision
+    from imagine.serve.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
-def build_request(ctx: ServiceContext, body: GenerateCreate) -> GenerationRequest:
-    """Apply the configured defaults and limits (tighter than the schema's hard caps)."""
-    serve, gen = ctx.settings.serve, ctx.settings.generate
-    if len(body.prompt) > serve.max_prompt_chars:
-        raise ApiError("prompt_too_long", f"The prompt has {len(body.prompt)} characters; the limit is "
-                       f"{serve.max_prompt_chars}.", param="prompt")
-    if body.negative_prompt is not None and len(body.negative_prompt) > serve.max_prompt_chars:
-        raise ApiError("prompt_too_long", f"The negative prompt is longer than {serve.max_prompt_chars} characters.",
-                       param="negative_prompt")
-    if body.n > serve.max_n:
-        raise ApiError("invalid_request", f"n must be at most {serve.max_n}.", param="n")
-    steps = body.steps if body.steps is not None else gen.steps
-    if steps > serve.max_steps:
-        raise ApiError("invalid_request", f"steps must be at most {serve.max_steps}.", param="steps")
+def refused(err: Refused) -> ApiError:
+    """The guarded path's refusal as the service's error (same code, same field)."""
+    extra = {}
+    if err.decision is not None:
+        extra = {"category": str(err.decision.category), "reason": str(err.decision.reason),
+                 "policy_code": str(err.decision.code)}
+    return ApiError(err.code, err.message, param=err.param, **extra)
+
+
+def build_request(ctx: ServiceContext, body: GenerateCreate, *, generator: str = DEFAULT_GENERATOR) -> GenerationRequest:
+    """The request with the configured defaults; the limits and the policy are checked at admission."""
     try:
-        return GenerationRequest(prompt=body.prompt, n=body.n, seed=body.seed, steps=steps,
-                                 guidance=body.guidance if body.guidance is not None else gen.guidance,
-                                 negative_prompt=body.negative_prompt or None,
-                                 sampler=body.sampler or gen.sampler)
-    except ValueError as exc:
-        raise ApiError("invalid_request", str(exc)) from exc
+        return ctx.generators[generator].request(
+            body.prompt, n=body.n, seed=body.seed, steps=body.steps, guidance=body.guidance,
+            negative_prompt=body.negative_prompt or None, sampler=body.sampler)
+    except Refused as err:
+        raise refused(err) from err
 
 
-def check_policy(ctx: ServiceContext, request: GenerationRequest) -> None:
-    """Refuse with `content_policy_violation`, the category and the reason, before any model work."""
-    for text, param in ((request.prompt, "prompt"), (request.negative_prompt, "negative_prompt")):
-        if not text:
-            continue
-        decision = ctx.policy.check(text)
-        # A negative prompt steers *away* from what it names ("nsfw, nude" is a common safety negative),
-        # so only likeness is refused there: naming a protected person is not acceptable either way.
-        if param == "negative_prompt" and not str(decision.code or "").startswith("likeness."):
-            continue
-        if not decision.allowed:
-            ctx.metrics.refusals.labels(category=str(decision.category)).inc()
-            from imagine.serve.routes.admin import record_refusal  # the operators' refusals-over-time view
-
-            record_refusal(ctx, decision)
-            raise ApiError("content_policy_violation",
-                           f"Your request was refused by the content policy ({decision.category}): {decision.reason}",
-                           param=param, category=str(decision.category), reason=str(decision.reason),
-                           policy_code=str(decision.code))
+def record_refusal(ctx: ServiceContext, decision: "PolicyDecision") -> None:
+    """The operators' refusals-over-time view: category and code only, never the prompt."""
+    ctx.metrics.refusals.labels(category=str(decision.category)).inc()
+    with ctx.sessions.begin() as db:
+        db.add(Refusal(category=str(decision.category), code=str(decision.code)))
 
 
 def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: GenerationRequest,
-                    loop: asyncio.AbstractEventLoop) -> LiveJob:
+                    loop: asyncio.AbstractEventLoop, generator: str, extra_params: dict | None = None) -> LiveJob:
     worker = ctx.worker
     if worker is None:
         raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
     ctx.limiter.hit_generation(user_id=user.id, ip=ip)
-    check_policy(ctx, request)
+    guarded = ctx.generators[generator]
+    try:
+        guarded.admit(request)
+    except Refused as err:
+        if err.decision is not None:
+            record_refusal(ctx, err.decision)
+        raise refused(err) from err
+    # Room first, so that a refusal (over the user's share: 429, queue full: 503) stores nothing as theirs.
+    try:
+        worker.check_room(user.id, request.n)
+    except QueueFull as exc:
+        raise _no_room(worker, exc) from exc
     job_id = new_id()
+    with ctx.sessions.begin() as db:
+        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, instance=ctx.instance,
+                   params=job_params(request, generator, guarded.model_id) | (extra_params or {})))
+    try:
+        return worker.submit(job_id, user.id, request, loop, generator=generator)
+    except QueueFull as exc:  # lost a race for the last place since the check: take the row back
+        with ctx.sessions.begin() as db:
+            db.execute(delete(Job).where(Job.id == job_id))
+        raise _no_room(worker, exc) from exc
+
+
+def _no_room(worker: "Worker", exc: QueueFull) -> ApiError:
+    if isinstance(exc, LaneFull):
+        wait = worker.retry_after_share()
+        return ApiError("queue_share_exceeded", f"You have your share of the queue ({exc}); try again in {wait} s.",
+                        retry_after=wait)
+    wait = worker.retry_after()
+    return ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait)
+
+
+def job_params(request: GenerationRequest, generator: str, model_id: str) -> dict:
+    """What a job row records of its request: enough to show it, and to queue it again after a restart."""
     params = {"n": request.n, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
               "negative_prompt": request.negative_prompt, "sampler": request.sampler}
-    with ctx.sessions.begin() as db:
-        db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, params=params))
-    try:
-        return worker.submit(job_id, user.id, request, loop)
-    except QueueFull as exc:
-        with ctx.sessions.begin() as db:
-            row = db.get(Job, job_id)
-            if row is not None:
-                row.status, row.error_code, row.error_message = "failed", "server_busy", str(exc)
-        ctx.metrics.rejected.labels(code="server_busy").inc()
-        wait = worker.retry_after()
-        raise ApiError("server_busy", f"The server is busy ({exc}); try again in {wait} s.", retry_after=wait) from exc
+    if generator != DEFAULT_GENERATOR:
+        params.update(generator=generator, model=model_id)
+    if request.is_edit:
+        params.update(edit=True, strength=request.effective_strength, masked=request.mask is not None)
+    return params
 
 
-async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate) -> LiveJob:
+async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, *,
+                generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
     """Check everything and queue the job; raises `ApiError` (400/429/451/503) with the documented codes."""
+    return await admit_request(ctx, http, user, build_request(ctx, body, generator=generator), generator=generator,
+                               extra_params=extra_params)
+
+
+async def admit_request(ctx: ServiceContext, http: Request, user: User, request: GenerationRequest, *,
+                        generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
+    """`admit` for a request already built (edits build theirs from uploaded images); ``extra_params`` are
+    recorded on the job row (e.g. the gallery image an edit came from)."""
     try:
         ctx.region.check(http)
-        request = build_request(ctx, body)
-        return await asyncio.to_thread(_admit_blocking, ctx, user, client_ip(http), request, asyncio.get_running_loop())
+        return await asyncio.to_thread(_admit_blocking, ctx, user, client_ip(http), request,
+                                       asyncio.get_running_loop(), generator, extra_params)
     except ApiError as err:
         if err.status in (429, 451, 503):
             ctx.metrics.rejected.labels(code=err.code).inc()

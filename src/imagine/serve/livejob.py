@@ -15,6 +15,7 @@ from typing import Any
 from imagine.generate.requests import GenerationRequest
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
+DEFAULT_GENERATOR = "default"  # the served model's name among the worker's guarded generators
 
 
 @dataclass(eq=False)
@@ -23,6 +24,7 @@ class LiveJob:
     user_id: str
     request: GenerationRequest
     loop: asyncio.AbstractEventLoop
+    generator: str = DEFAULT_GENERATOR  # which of the worker's guarded generators runs it
     status: str = "queued"
     step: int = 0
     total: int = 0
@@ -42,10 +44,9 @@ class LiveJob:
     def finished(self) -> bool:
         return self.status in FINAL
 
-    def batch_key(self) -> tuple[int, str, bool]:
-        """Jobs with equal keys denoise alike, so the generator runs them as one batch."""
-        r = self.request
-        return (r.steps, r.sampler, r.guidance != 1.0)
+    def batch_key(self) -> tuple:
+        """Jobs with equal keys run as one batched call: the same generator, and requests that denoise alike."""
+        return (self.generator, self.request.batch_key())
 
     def update(self, **changes: Any) -> None:
         """Called from any thread: apply changes and wake the awaiting handlers."""

@@ -26,6 +26,8 @@ class Metrics:
                                 ["category"], registry=r)
         self.output_blocked = Counter("imagine_output_blocked_total", "Images withheld by the output guard, by flag.",
                                       ["flag"], registry=r)
+        self.preemptions = Counter("imagine_preemptions_total", "Batches paused between steps to run another "
+                                   "user's waiting batch.", registry=r)
         self.rejected = Counter("imagine_rejected_total", "Requests answered 429/451/503, by error code.", ["code"],
                                 registry=r)
 

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: a request-body limit and security headers.
+"""Pure-ASGI middleware: trusted proxies, a request-body limit and security headers.
 
 Pure ASGI (not `BaseHTTPMiddleware`) so streaming responses (SSE) and disconnect detection keep working.
 The body limit refuses by Content-Length up front, and while streaming for chunked bodies.
@@ -10,6 +10,34 @@ import json
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+
+VIA_TRUSTED_PROXY = "via_trusted_proxy"  # request.state flag: the TCP peer is a configured proxy
+
+
+class TrustedProxies:
+    """Believe ``X-Forwarded-For`` / ``X-Forwarded-Proto`` only from the configured proxies (none by default).
+
+    uvicorn's ``ProxyHeadersMiddleware`` does the parsing (IPs and CIDR networks; the right-most untrusted
+    address of the chain is the client). It runs inside the app rather than as a uvicorn option, so it
+    holds under any ASGI server and in tests. ``request.state.via_trusted_proxy`` tells the region policy
+    whether the region header came from a proxy it may believe.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
+        self.app = app
+        self.trusted = list(trusted)
+        self.proxy_headers = ProxyHeadersMiddleware(app, trusted_hosts=self.trusted) if self.trusted else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        peer = scope["client"][0] if scope.get("client") else None
+        via = self.proxy_headers is not None and peer is not None and peer in self.proxy_headers.trusted_hosts
+        scope.setdefault("state", {})[VIA_TRUSTED_PROXY] = via
+        await (self.proxy_headers if via else self.app)(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):
@@ -62,7 +90,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        b"frame-ancestors 'none'")
 
 

@@ -1,7 +1,8 @@
 """Region policy: the client's country comes from a header set by a *trusted* proxy, checked against lists.
 
-A header from anyone else is ignored (a client could set it to anything). With an allow list, an unknown
-region is refused (fail closed); the deny list always wins.
+A header from anyone else is ignored (a client could set it to anything): the header is read only when
+``middleware.TrustedProxies`` found the TCP peer in ``serve.trusted_proxies`` (empty by default). With an
+allow list, an unknown region is refused (fail closed); the deny list always wins.
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from imagine.serve.errors import ApiError
+from imagine.serve.middleware import VIA_TRUSTED_PROXY
 
 
 @dataclass(frozen=True)
 class RegionPolicy:
     header: str
-    trusted_proxies: frozenset[str]
     allow: frozenset[str]
     deny: frozenset[str]
 
     @classmethod
-    def from_lists(cls, header: str, trusted_proxies: list[str], allow: list[str], deny: list[str]) -> "RegionPolicy":
-        return cls(header, frozenset(trusted_proxies), frozenset(c.upper() for c in allow),
+    def from_lists(cls, header: str, allow: list[str], deny: list[str]) -> "RegionPolicy":
+        return cls(header, frozenset(c.upper() for c in allow),
                    frozenset(c.upper() for c in deny))
 
     @property
@@ -30,8 +31,7 @@ class RegionPolicy:
         return bool(self.allow or self.deny)
 
     def region_of(self, request: Request) -> str | None:
-        peer = request.client.host if request.client else None
-        if peer not in self.trusted_proxies:
+        if not getattr(request.state, VIA_TRUSTED_PROXY, False):
             return None
         value = request.headers.get(self.header, "").strip().upper()
         return value if len(value) == 2 and value.isalpha() else None

@@ -1,7 +1,9 @@
 """Request and response models of the HTTP API (Create / Public families, as in full-stack-fastapi-template).
 
-Hard caps live here (they show in the OpenAPI schema); the configurable, usually tighter limits
-(`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by the routes with the same codes.
+The hard caps come from the request type (`imagine.generate.requests`) and show in the OpenAPI schema; the
+configurable, usually tighter limits (`ServeSettings.max_prompt_chars`, `max_n`, `max_steps`) are checked by
+the guarded path's `Limits` at admission, with the same codes.
+Request bodies are strict (`STRICT`): `"n": true` or `"n": "2"` is a 400 `invalid_request`, never coerced.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from imagine.generate.requests import MAX_PROMPT_CHARS, MAX_SEED
+from imagine.generate.requests import MAX_GUIDANCE, MAX_IMAGES, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS
 from imagine.generate.samplers import SAMPLERS
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
@@ -36,19 +38,21 @@ def _not_blank(value: str) -> str:
 Prompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to draw."),
                    AfterValidator(_no_controls), AfterValidator(_not_blank)]
 NegativePrompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS), AfterValidator(_no_controls)]
+# Request bodies: no coercion (a bool or a string is not a number), no unknown fields.
+STRICT = ConfigDict(strict=True, extra="forbid")
 SamplerName = Literal[tuple(sorted(SAMPLERS))]  # type: ignore[valid-type]
 
 
 class GenerateCreate(BaseModel):
     """A native generation request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     prompt: Prompt
-    n: int = Field(default=4, ge=1, le=16)
+    n: int = Field(default=4, ge=1, le=MAX_IMAGES)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    steps: int | None = Field(default=None, ge=1, le=150, description="Denoising steps; default from settings.")
-    guidance: float | None = Field(default=None, ge=0.0, le=30.0)
+    steps: int | None = Field(default=None, ge=1, le=MAX_STEPS, description="Denoising steps; default from settings.")
+    guidance: float | None = Field(default=None, ge=0.0, le=MAX_GUIDANCE)
     negative_prompt: NegativePrompt | None = None
     sampler: SamplerName | None = None  # type: ignore[valid-type]
 
@@ -91,7 +95,7 @@ class GalleryPage(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_controls), AfterValidator(_not_blank)]
 
@@ -111,21 +115,6 @@ class KeyCreated(KeyPublic):
 # -- OpenAI-compatible -----------------------------------------------------------------------------------
 
 
-class OpenAIImageCreate(BaseModel):
-    """`POST /v1/images/generations`, as the OpenAI Images API, plus `seed` and `negative_prompt`."""
-
-    model_config = ConfigDict(extra="ignore")  # the official client may send fields we do not use (e.g. quality)
-
-    prompt: Prompt
-    model: str | None = None
-    n: int = Field(default=1, ge=1, le=16)
-    size: str | None = Field(default=None, max_length=32, description="`WxH`; only the delivered size is offered.")
-    response_format: Literal["b64_json", "url"] = "b64_json"
-    user: str | None = Field(default=None, max_length=256)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    negative_prompt: NegativePrompt | None = None
-
-
 class OpenAIImage(BaseModel):
     b64_json: str | None = None
     url: str | None = None
@@ -135,3 +124,7 @@ class OpenAIImage(BaseModel):
 class OpenAIImagesResponse(BaseModel):
     created: int
     data: list[OpenAIImage]
+    background: Literal["opaque"] | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    quality: str | None = None
+    size: str | None = None

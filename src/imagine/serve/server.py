@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from imagine.config import Settings, get_settings
 
@@ -26,6 +27,15 @@ def serve_settings(*, host: str | None = None, port: int | None = None, database
     return settings.model_copy(update=updates)
 
 
+def uvicorn_config(app: Any, settings: Settings, *, log_level: str = "info") -> Any:
+    """How `imagine serve` runs uvicorn. ``proxy_headers=False``: uvicorn would otherwise believe X-Forwarded-For
+    from 127.0.0.1; the app believes it only from `serve.trusted_proxies` (``middleware.TrustedProxies``)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=settings.serve.host, port=settings.serve.port, log_level=log_level,
+                          proxy_headers=False, timeout_graceful_shutdown=10)
+
+
 def serve(*, host: str | None = None, port: int | None = None, database_url: str | None = None,
           redis_url: str | None = None, model: Path | None = None, log_level: str = "info") -> None:
     import uvicorn
@@ -33,6 +43,4 @@ def serve(*, host: str | None = None, port: int | None = None, database_url: str
     from imagine.serve.app import create_app
 
     settings = serve_settings(host=host, port=port, database_url=database_url, redis_url=redis_url, model=model)
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.serve.host, port=settings.serve.port, log_level=log_level, proxy_headers=True,
-                forwarded_allow_ips=",".join(settings.serve.trusted_proxies), timeout_graceful_shutdown=10)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level=log_level)).run()

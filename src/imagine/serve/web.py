@@ -78,7 +78,8 @@ def csrf_token_for(request: Request) -> str:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     user = UserView.of(context.pop("user", getattr(request.state, "user", None)))
-    headers = context.pop("headers", None) or {}
+    # A page showing an error carries that error's headers (a 429's Retry-After) like its JSON twin would.
+    headers = {**getattr(context.get("error"), "headers", {}), **(context.pop("headers", None) or {})}
     token = csrf_token_for(request)
     nav = [n for n in getattr(request.app.state, "nav", [])
            if (user is not None or not n.login_required) and (not n.admin_only or (user and user.role == "admin"))]

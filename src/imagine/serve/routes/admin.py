@@ -27,12 +27,6 @@ NAV = [NavItem("Operators", "/admin", admin_only=True, order=90)]
 REFUSAL_DAYS = 30
 
 
-def record_refusal(ctx: ServiceContext, decision) -> None:  # noqa: ANN001 - a guard PolicyDecision
-    """Called by the service when the prompt policy refuses: category and code only, never the prompt."""
-    with ctx.sessions.begin() as db:
-        db.add(Refusal(category=str(decision.category), code=str(decision.code)))
-
-
 def _require_admin(user: User) -> None:
     if user.role != "admin":
         raise ApiError("not_found", "Not found.")

@@ -1,10 +1,10 @@
 """The preference arena: two contestants draw the same prompt with the same seed, shown in random order; vote.
 
 Contestants (``[owners] arena_contestants``) are settings of the served model (sampler, steps, guidance)
-or another model folder (``model``). Each side passes the same region, rate-limit, prompt-policy and
-output checks and carries the same provenance as any other image (it also lands in the gallery):
-settings of the served model run as ordinary jobs on the worker; another model runs on its own
-generator, loaded once, and is delivered by the service's own delivery.
+or another model folder (``model``). Both sides are ordinary jobs on the worker's queue, so each passes the
+same region, rate-limit, prompt-policy and output checks and carries the same provenance as any other image
+(it also lands in the gallery); another model is a second guarded generator, loaded once at start-up
+(`on_startup`) and registered on the service context.
 Rankings: Bradley–Terry with bootstrap intervals (``imagine.eval.arena``; docs/arena.md).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -23,21 +23,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imagine.eval.arena import ArenaResult, Vote, plot_rankings, rank_votes
-from imagine.generate.requests import MAX_PROMPT_CHARS
-from imagine.serve.context import ServiceContext
-from imagine.db.models import Job, User, new_id
+from imagine.db.models import User
 from imagine.db.models_owners import ArenaBattle
-from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, client_ip, require_csrf_form
-from imagine.serve.errors import ApiError
-from imagine.serve.generation import admit, build_request, check_policy, wait_until_done
-from imagine.serve.schemas import GenerateCreate
+from imagine.generate.requests import MAX_PROMPT_CHARS
+from imagine.guarded import GuardedGenerator
+from imagine.serve.context import ServiceContext
+from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
+from imagine.serve.errors import ApiError, validation_error
+from imagine.serve.generation import admit, wait_until_done
+from imagine.serve.livejob import DEFAULT_GENERATOR
+from imagine.serve.schemas import STRICT, GenerateCreate
 from imagine.serve.web import NavItem, render
 
 router = APIRouter()
 NAV = [NavItem("Arena", "/arena", order=50)]
 
 OUTCOME_CHOICES = ("left", "right", "tie", "both_bad")
-_LOAD_LOCK = threading.Lock()  # one load per contestant model, even when two battles start together
 Text = Annotated[str, Form(max_length=1024)]
 
 
@@ -60,28 +61,54 @@ def _generate_body(prompt: str, seed: int, contestant: dict) -> GenerateCreate:
     try:
         return GenerateCreate(prompt=prompt, n=1, seed=seed, steps=contestant.get("steps"),
                               guidance=contestant.get("guidance"), sampler=contestant.get("sampler"))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        code = "prompt_too_long" if first.get("type") == "string_too_long" else "invalid_request"
-        raise ApiError(code, f"prompt: {first.get('msg', 'invalid value')}", param="prompt") from exc
+    except ValidationError as exc:  # the same codes as any API request (control_characters, prompt_too_long, ...)
+        raise validation_error(exc.errors()) from exc
+
+
+def generator_name(name: str, contestant: dict) -> str:
+    """The worker's generator for a contestant: its own model's, or the served model's."""
+    return f"arena:{name}" if contestant.get("model") is not None else DEFAULT_GENERATOR
+
+
+def on_startup(ctx: ServiceContext) -> None:
+    """Register each contestant that is another model as a guarded generator of its own (loaded once, sharing
+    the served model's policy, output guard, stamper and limits), so its side runs through the same queue."""
+    served = ctx.generators[DEFAULT_GENERATOR]
+    loaded: dict[Path, GuardedGenerator] = {}
+    for name, contestant in contestants(ctx).items():
+        if contestant.get("model") is None:
+            continue
+        path = Path(contestant["model"]).resolve()
+        if path not in loaded:
+            loaded[path] = GuardedGenerator.from_settings(
+                ctx.settings, model=path, policy=served.policy, output_guard=served.output_guard,
+                stamper=served.stamper, limits=served.limits)
+        ctx.generators[generator_name(name, contestant)] = loaded[path]
 
 
 async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: str) -> ArenaBattle:
-    """Pick two contestants at random, generate both (same seed), store the battle with a random left/right."""
+    """Pick two contestants at random, queue both (same seed) through the guarded path, store the battle with
+    a random left/right."""
     pool = contestants(ctx)
     rng = secrets.SystemRandom()
     left, right = rng.sample(sorted(pool), 2)  # a random pair in a random order
     seed = secrets.randbelow(2**31)
+    jobs = []
+    try:
+        for name in (left, right):
+            body = _generate_body(prompt, seed, pool[name])
+            jobs.append(await admit(ctx, http, user, body, generator=generator_name(name, pool[name])))
+        for job in jobs:
+            await wait_until_done(ctx, job, http, timeout=ctx.settings.serve.sync_timeout_s)
+    finally:  # a side that was refused, or a client that left, leaves nothing running
+        for job in jobs:
+            if not job.finished and ctx.worker is not None:
+                ctx.worker.cancel(job)
     image_ids = []
-    for name in (left, right):
-        c = pool[name]
-        body = _generate_body(prompt, seed, c)
-        if c.get("model") is not None:
-            image_ids.append(await _generate_with_model(ctx, http, user, body, c["model"]))
-            continue
-        job = await admit(ctx, http, user, body)
-        await wait_until_done(ctx, job, http, timeout=ctx.settings.serve.sync_timeout_s)
+    for job in jobs:
         if job.status != "succeeded" or not job.image_ids:
+            if job.status == "succeeded":  # every image withheld by the output checks
+                raise ApiError("generation_failed", "The image was withheld by the output checks; try another prompt.")
             raise ApiError(job.error_code if job.error_code in ("content_policy_violation", "server_busy") else "generation_failed",
                            job.error_message or "One of the two images could not be made; try another prompt.")
         image_ids.append(job.image_ids[0])
@@ -94,48 +121,6 @@ async def create_battle(ctx: ServiceContext, http: Request, user: User, prompt: 
         return battle
 
     return await asyncio.to_thread(store)
-
-
-async def _generate_with_model(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, model: str) -> str:
-    """A contestant that is another model: the same admission checks, its own generator (loaded once,
-    kept on the app), and the service's own delivery (output guard, provenance stamp, gallery)."""
-    ctx.region.check(http)
-    request = build_request(ctx, body)
-    if ctx.worker is None:
-        raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
-    delivery = ctx.worker.delivery
-    state = http.app.state
-
-    def run() -> str:
-        ctx.limiter.hit_generation(user_id=user.id, ip=client_ip(http))
-        check_policy(ctx, request)
-        with _LOAD_LOCK:
-            cache = getattr(state, "arena_generators", None)
-            if cache is None:
-                cache = state.arena_generators = {}
-            if model not in cache:
-                from imagine.generate.core import Generator
-
-                cache[model] = Generator.load(model)
-            generator = cache[model]
-        job_id = new_id()
-        with ctx.sessions.begin() as db:
-            db.add(Job(id=job_id, user_id=user.id, status="running", prompt=request.prompt,
-                       params={"n": 1, "seed": request.seed, "steps": request.steps, "guidance": request.guidance,
-                               "sampler": request.sampler, "model": generator.model_id}))
-        try:
-            [result] = generator.generate([request], previews=False)
-            delivered = delivery.deliver(job_id, user.id, request, result)
-        except Exception:
-            delivery.record_job_end(job_id, "failed", error_code="generation_failed")
-            raise
-        if not delivered.image_ids:
-            delivery.record_job_end(job_id, "failed", error_code="generation_failed", error_message="withheld by the output checks")
-            raise ApiError("generation_failed", "The image was withheld by the output checks; try another prompt.")
-        delivery.record_job_end(job_id, "succeeded")
-        return delivered.image_ids[0]
-
-    return await asyncio.to_thread(run)
 
 
 def owned_battle(db: Session, user: User, battle_id: str) -> ArenaBattle:
@@ -210,6 +195,8 @@ def arena_results_plot(user: PageUser, db: DbDep, ctx: CtxDep) -> Response:
 
 
 class BattleCreate(BaseModel):
+    model_config = STRICT
+
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
 
 
@@ -227,6 +214,8 @@ class BattlePublic(BaseModel):
 
 
 class VoteBody(BaseModel):
+    model_config = STRICT
+
     outcome: Literal["left", "right", "tie", "both_bad"]
 
 

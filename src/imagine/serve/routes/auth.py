@@ -1,4 +1,5 @@
-"""Sign-up, log-in and log-out: one short form each. Sessions rotate at log-in; failures are slowed down."""
+"""Sign-up, log-in and log-out: one short form each. Sessions rotate at log-in; failures are slowed down
+(per (account, IP) pair and per IP: `ratelimit.py`)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,13 @@ def signup_page(request: Request, user: OptionalUser):
 def signup(request: Request, db: DbDep, ctx: CtxDep, email: Text, password: Text, csrf_token: Text,
            next: Annotated[str, Form(max_length=512)] = "/"):
     require_csrf_form(request, csrf_token)
+    account, ip = email.strip().lower(), client_ip(request)
     try:
-        ctx.limiter.check_login(account="signup", ip=client_ip(request))
+        ctx.limiter.check_signup(email=account, ip=ip)
         user = accounts.create_user(db, email, password)
     except ApiError as err:
-        if err.code == "email_taken":
-            ctx.limiter.failed_login(account="signup", ip=client_ip(request))
+        if err.code == "email_taken":  # the only failure that tells anything (whether an e-mail has an account)
+            ctx.limiter.failed_signup(email=account, ip=ip)
         return render(request, "signup.html", status_code=err.status, error=err, email=email, user=None)
     return _logged_in(request, db, user, ctx, next)
 
@@ -70,7 +72,7 @@ def login(request: Request, db: DbDep, ctx: CtxDep, email: Text, password: Text,
             raise ApiError("invalid_credentials", "The e-mail or the password is wrong.")
     except ApiError as err:
         return render(request, "login.html", status_code=err.status, error=err, email=email, next=_safe_next(next),
-                      user=None, headers=err.headers)
+                      user=None)
     return _logged_in(request, db, user, ctx, next)
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import AsyncIterator
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from imagine.db.models import Image, Job
+from imagine.db.models import Image, Job, utcnow
+from imagine.serve.context import ServiceContext
 from imagine.serve.deps import ApiUser, CtxDep, DbDep
 from imagine.serve.errors import ApiError, ErrorResponse
 from imagine.serve.generation import (admit, image_public, job_image_ids, job_public, owned_job,
                                       wait_until_done)
+from imagine.serve.livejob import FINAL
 from imagine.serve.schemas import GenerateCreate, GenerationPublic, JobPublic
 
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 429, 451, 503)}
 
 router = APIRouter(prefix="/api/v1", tags=["generation"], responses=ERRORS)
+ROW_POLL_S = 1.0  # how often an SSE stream re-reads a job that another process holds
 
 
 @router.post("/generations", response_model=GenerationPublic, summary="Generate images and wait for them")
@@ -61,6 +65,12 @@ def cancel_job(job_id: str, user: ApiUser, db: DbDep, ctx: CtxDep) -> JobPublic:
     live = ctx.worker.get(job_id) if ctx.worker else None
     if live is not None and not live.finished:
         ctx.worker.cancel(live)  # type: ignore[union-attr]
+    elif live is None and row.status not in FINAL:
+        # Not in this process's queue (another process sharing the database holds it): mark the row; the
+        # holder never overwrites a final status (`Delivery.record_job_end`).
+        db.execute(update(Job).where(Job.id == job_id, Job.status.not_in(FINAL)).values(
+            status="cancelled", error_code="cancelled", error_message="Cancelled.", finished_at=utcnow()))
+        db.commit()
     db.refresh(row)
     return job_public(row, live, job_image_ids(db, job_id))
 
@@ -91,6 +101,17 @@ async def job_events(job_id: str, http: Request, user: ApiUser, ctx: CtxDep,
                     return
                 if live.version == seen:
                     yield ": keep-alive\n\n"
+        else:  # not in this process's queue: follow the row until it is final, never report "done" before
+            status = None
+            while (row_status := await asyncio.to_thread(_row_status, ctx, job_id)) not in FINAL:
+                if row_status != status:
+                    status = row_status
+                    yield _sse("progress", {"id": job_id, "status": status, "step": 0, "total": 0, "previews": []})
+                else:
+                    yield ": keep-alive\n\n"
+                if await http.is_disconnected():
+                    return
+                await asyncio.sleep(ROW_POLL_S)
         with ctx.sessions() as db:
             row = db.get(Job, job_id)
             images = list(db.scalars(select(Image).where(Image.job_id == job_id).order_by(Image.seed)))
@@ -100,6 +121,11 @@ async def job_events(job_id: str, http: Request, user: ApiUser, ctx: CtxDep,
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _row_status(ctx: ServiceContext, job_id: str) -> str | None:
+    with ctx.sessions() as db:
+        return db.scalar(select(Job.status).where(Job.id == job_id))
 
 
 def _sse(event: str, data: object) -> str:

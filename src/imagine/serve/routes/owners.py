@@ -26,15 +26,16 @@ from imagine.owners.used import was_this_used
 from imagine.serve.context import ServiceContext
 from imagine.db.models import User
 from imagine.db.models_owners import OwnerRequest
-from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, require_csrf_form
-from imagine.serve.errors import ApiError
+from imagine.serve.deps import ApiUser, CtxDep, DbDep, PageUser, client_ip, require_csrf_form
+from imagine.images import ImageRejected
+from imagine.serve.errors import ApiError, image_error
+from imagine.serve.schemas import STRICT
 from imagine.serve.web import NavItem, render
 
 router = APIRouter()
 NAV = [NavItem("My photos", "/owners", order=40), NavItem("Was this photo used?", "/used", order=45)]
 
 Text = Annotated[str, Form(max_length=1024)]
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _paths(ctx: ServiceContext) -> OwnerPaths:
@@ -67,10 +68,13 @@ def _overview(ctx: ServiceContext, db: Session, owner_id: str) -> dict:
     }
 
 
-def _claim(ctx: ServiceContext, db: Session, user: User, code: str) -> str:
+def _claim(ctx: ServiceContext, db: Session, user: User, code: str, ip: str) -> str:
+    ctx.limiter.check_claim(user_id=user.id, ip=ip)
     try:
-        return claim_owner(db, user_id=user.id, code=code, claim_codes_path=_paths(ctx).claim_codes).owner_id
+        return claim_owner(db, user_id=user.id, code=code, code_hashes_path=_paths(ctx).claim_code_hashes).owner_id
     except ClaimError as exc:
+        if exc.code == "invalid_code":  # the one message for every wrong code; each one counts
+            ctx.limiter.failed_claim(user_id=user.id, ip=ip)
         raise ApiError("invalid_request", str(exc), param="code") from exc
     except FileNotFoundError as exc:  # no platform export yet: nothing can be claimed
         raise ApiError("invalid_request", "There are no photo owners to claim on this server yet.", param="code") from exc
@@ -88,18 +92,18 @@ def _act(ctx: ServiceContext, db: Session, user: User, action: str, post_id: str
         raise ApiError("not_found", "No such photo.") from exc
 
 
-def _used(ctx: ServiceContext, db: Session, user: User, data: bytes) -> dict:
+def _used(ctx: ServiceContext, db: Session, user: User, data: bytes, ip: str) -> dict:
+    ctx.limiter.hit_upload(user_id=user.id, ip=ip)
     if not data:
         raise ApiError("invalid_request", "Choose an image file to look up.", param="image")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ApiError("body_too_large", f"The image is larger than {MAX_UPLOAD_BYTES} bytes.")
-    paths = _paths(ctx)
+    paths, serve = _paths(ctx), ctx.settings.serve
     try:
-        answer = was_this_used(paths.dataset_dir, data, registry=paths.registry, asking_owner=linked_owner(db, user.id))
+        answer = was_this_used(paths.dataset_dir, data, registry=paths.registry, asking_owner=linked_owner(db, user.id),
+                               max_pixels=serve.max_upload_pixels, max_bytes=serve.max_upload_bytes)
+    except ImageRejected as exc:  # refused from its header: too many pixels, not an allowed format, too large
+        raise image_error(exc) from exc
     except FileNotFoundError as exc:
         raise ApiError("invalid_request", "No dataset has been built yet, so no photo has been used.") from exc
-    except OSError as exc:  # PIL: not an image
-        raise ApiError("unsupported_media_type", "That file is not an image we can read (PNG, JPEG, WebP...).", param="image") from exc
     return answer.to_dict()
 
 
@@ -118,7 +122,7 @@ def owners_page(request: Request, user: PageUser, db: DbDep, ctx: CtxDep):
 def owners_claim(request: Request, user: PageUser, db: DbDep, ctx: CtxDep, csrf_token: Text, code: Text):
     require_csrf_form(request, csrf_token)
     try:
-        _claim(ctx, db, user, code)
+        _claim(ctx, db, user, code, client_ip(request))
     except ApiError as err:
         return render(request, "owners_claim.html", error=err, status_code=err.status)
     return RedirectResponse("/owners?done=claimed", status_code=303)
@@ -173,9 +177,9 @@ def used_page(request: Request, user: PageUser):
 async def used_lookup(request: Request, user: PageUser, db: DbDep, ctx: CtxDep, csrf_token: Text,
                       image: Annotated[UploadFile, File()]):
     require_csrf_form(request, csrf_token)
-    data = await image.read(MAX_UPLOAD_BYTES + 1)
+    data = await image.read(ctx.settings.serve.max_upload_bytes + 1)
     try:
-        answer = await asyncio.to_thread(_used, ctx, db, user, data)
+        answer = await asyncio.to_thread(_used, ctx, db, user, data, client_ip(request))
     except ApiError as err:
         return render(request, "owners_used.html", error=err, status_code=err.status)
     return render(request, "owners_used.html", answer=answer, filename=image.filename)
@@ -185,10 +189,14 @@ async def used_lookup(request: Request, user: PageUser, db: DbDep, ctx: CtxDep, 
 
 
 class ClaimBody(BaseModel):
+    model_config = STRICT
+
     code: str = Field(min_length=1, max_length=200)
 
 
 class ActionBody(BaseModel):
+    model_config = STRICT
+
     action: str = Field(pattern="^(opt_out|delete)$")
 
 
@@ -208,8 +216,8 @@ def _json(value) -> Response:  # noqa: ANN001 - plain data with datetimes
 
 
 @router.post("/api/owners/claim", tags=["owners"], summary="Link your account to a photo owner with a one-time code")
-def api_claim(body: ClaimBody, user: ApiUser, db: DbDep, ctx: CtxDep) -> dict:
-    return {"owner_id": _claim(ctx, db, user, body.code)}
+def api_claim(request: Request, body: ClaimBody, user: ApiUser, db: DbDep, ctx: CtxDep) -> dict:
+    return {"owner_id": _claim(ctx, db, user, body.code, client_ip(request))}
 
 
 @router.get("/api/owners/me", tags=["owners"], summary="Your photos' status and your requests")
@@ -237,6 +245,6 @@ def api_export(user: ApiUser, db: DbDep, ctx: CtxDep) -> Response:
 
 
 @router.post("/api/used", tags=["owners"], summary="Was this photo used? Match an image against every dataset version")
-async def api_used(user: ApiUser, db: DbDep, ctx: CtxDep, image: Annotated[UploadFile, File()]) -> dict:
-    data = await image.read(MAX_UPLOAD_BYTES + 1)
-    return await asyncio.to_thread(_used, ctx, db, user, data)
+async def api_used(request: Request, user: ApiUser, db: DbDep, ctx: CtxDep, image: Annotated[UploadFile, File()]) -> dict:
+    data = await image.read(ctx.settings.serve.max_upload_bytes + 1)
+    return await asyncio.to_thread(_used, ctx, db, user, data, client_ip(request))
