@@ -55,6 +55,7 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.owners",
     "imagine.serve.routes.arena",
     "imagine.serve.routes.admin",
+    "imagine.serve.routes.policy_reports",
 ]
 
 # Image uploads take real photos, so they get `serve.max_upload_bytes` instead of `serve.max_body_bytes`.
