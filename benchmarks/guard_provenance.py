@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
 import tempfile
 import time
+from pathlib import Path
 
 from PIL import Image
 
@@ -23,18 +23,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
     args = parser.parse_args()
-    os.environ["IMAGINE_DATA_HOME"] = tempfile.mkdtemp(prefix="imagine-bench-")
+    from imagine.config import Settings
     from imagine.guard.metadata import GenerationInfo
     from imagine.guard.nudity import NudityDetector
-    from imagine.guard.provenance import stamp
-    from imagine.guard.verify import verify
+    from imagine.guard.provenance import Stamper
+    from imagine.guard.verify import verify as verify_with
+
+    settings = Settings(data_home=Path(tempfile.mkdtemp(prefix="imagine-bench-")))
+    stamper = Stamper.from_settings(settings)  # ledger and signing keys, once, as the service does
+
+    def verify(png: bytes):
+        return verify_with(png, settings=settings)
     from imagine.platform.render import render_scene
     from imagine.platform.scenes import sample_scene
 
     rng = random.Random(0)
     images = [render_scene(sample_scene(rng), 32) for _ in range(args.n)]
     detector = NudityDetector(["FEMALE_BREAST_EXPOSED"], 0.5)
-    verify(stamp(images[0], GenerationInfo("warm-up", "bench", 0)))  # dev CA, imports, ONNX
+    verify(stamper.stamp(images[0], GenerationInfo("warm-up", "bench", 0)))  # imports, ONNX
 
     def timed(fn, items) -> float:
         start = time.perf_counter()
@@ -43,7 +49,7 @@ def main() -> None:
         return (time.perf_counter() - start) / len(items) * 1000
 
     ms_nudity = timed(lambda im: detector.check(im.resize((256, 256))), images)
-    ms_stamp = timed(lambda im: stamp(im, GenerationInfo("a red car left of a tree", "bench", 1)), images)
+    ms_stamp = timed(lambda im: stamper.stamp(im, GenerationInfo("a red car left of a tree", "bench", 1)), images)
     stamped = timed.last
     ms_verify = timed(verify, stamped)
     plain = []

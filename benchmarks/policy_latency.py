@@ -1,11 +1,11 @@
-"""Prompt-policy latency: milliseconds per check after load (goal < 20 ms/prompt on CPU).
+"""Prompt-policy latency and load time (goals: p95 <= 50 ms per check on one core, load <= 10 s).
 
-    .venv/bin/python benchmarks/policy_latency.py [--repeat 3]
+    .venv/bin/python benchmarks/policy_latency.py [--repeat 2]
 
-Checks every prompt of the shipped labelled set (src/imagine/eval/policy_set.jsonl) `repeat`
-times with one loaded policy and prints load time, mean / p50 / p95 ms per prompt overall and for
-prompts that reach the semantic stage (allowed ones: every stage runs), plus the share of the goal.
-Timings depend on how busy the CPU is; the machine's load average is printed alongside.
+Loads the policy as the service does (MiniLM in numpy, the learned check, the data files) and
+checks every prompt of the corpus's test split ``repeat`` times. Prints load time and per-check
+wall and CPU milliseconds (mean / p50 / p95). On a shared machine wall time includes waiting for
+a core; CPU time is what one check costs one core, and is the figure judged against the goal.
 """
 
 from __future__ import annotations
@@ -15,35 +15,37 @@ import os
 import statistics
 import time
 
+from imagine.config import get_settings
 from imagine.eval.policy import load_set
 from imagine.guard.policy import PromptPolicy
 
-GOAL_MS = 20.0
+GOAL_P95_MS = 50.0
+GOAL_LOAD_S = 10.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    start = time.perf_counter()
-    policy = PromptPolicy.load()
-    load_s = time.perf_counter() - start
-    rows = load_set()
+    wall, cpu = time.perf_counter(), time.process_time()
+    policy = PromptPolicy.load(settings=get_settings())
+    load_wall, load_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows = [r for r in load_set() if r["split"] == "test"]
     policy.check("warm-up")
-    every, full = [], []
+    walls, cpus = [], []
     for _ in range(args.repeat):
         for row in rows:
-            t = time.perf_counter()
-            decision = policy.check(row["prompt"])
-            ms = (time.perf_counter() - t) * 1000
-            every.append(ms)
-            if decision.allowed:
-                full.append(ms)
+            w, c = time.perf_counter(), time.process_time()
+            policy.check(row["prompt"])
+            walls.append((time.perf_counter() - w) * 1000)
+            cpus.append((time.process_time() - c) * 1000)
     q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]  # noqa: E731
-    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; policy load {load_s:.1f} s")
-    print(f"all checks      n={len(every)}: mean {statistics.mean(every):.1f} ms, p50 {q(every, .5):.1f}, p95 {q(every, .95):.1f}")
-    print(f"allowed (full)  n={len(full)}: mean {statistics.mean(full):.1f} ms, p50 {q(full, .5):.1f}, p95 {q(full, .95):.1f}")
-    print(f"mean ms/prompt {statistics.mean(every):.1f} (goal < {GOAL_MS:.0f}: {'met' if statistics.mean(every) < GOAL_MS else 'not met'})")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"policy load: wall {load_wall:.1f} s, cpu {load_cpu:.1f} s (goal <= {GOAL_LOAD_S:.0f} s)")
+    for name, xs in (("wall", walls), ("cpu", cpus)):
+        print(f"{name:4} ms/check n={len(xs)}: mean {statistics.mean(xs):.1f}, p50 {q(xs, .5):.1f}, p95 {q(xs, .95):.1f}")
+    p95 = q(cpus, 0.95)
+    print(f"p95 cpu ms/check {p95:.1f} (goal <= {GOAL_P95_MS:.0f}: {'met' if p95 <= GOAL_P95_MS else 'not met'})")
 
 
 if __name__ == "__main__":

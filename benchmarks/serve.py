@@ -189,7 +189,8 @@ def greedy(url: str, light_key: str, heavy_key: str, seconds: float, steps: int)
                 http.delete(f"/api/v1/jobs/{job['id']}")
     p95_idle, p95_flood = pct(idle["latencies"], 95), pct(flooded["latencies"], 95)
     print(f"greedy: light user idle p50={pct(idle['latencies'], 50):.3f}s p95={p95_idle:.3f}s n={len(idle['latencies'])} | "
-          f"while flooded p50={pct(flooded['latencies'], 50):.3f}s p95={p95_flood:.3f}s n={len(flooded['latencies'])} "
+          f"while flooded p50={pct(flooded['latencies'], 50):.3f}s p95={p95_flood:.3f}s "
+          f"max={max(flooded['latencies'], default=float('nan')):.3f}s n={len(flooded['latencies'])} "
           f"statuses={flooded['statuses']} | heavy user answers={counts}", flush=True)
     print(f"greedy: light p95 flooded / idle = {p95_flood / p95_idle:.2f}x (goal <= 3x)", flush=True)
 

@@ -18,6 +18,7 @@ A new kind of request (image-to-image, masked edits) is more fields on `Generati
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -27,14 +28,14 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, TypeVar
 from imagine.atomic import atomic_write
 from imagine.generate.requests import (MAX_GUIDANCE, MAX_IMAGES, MAX_PROMPT_CHARS, MAX_STEPS, GenerationRequest,
                                        GenerationResult)
-from imagine.guard.metadata import GenerationInfo
+from imagine.guard.metadata import GenerationInfo, SourceImage
+from imagine.guard.output import OutputGuard, OutputVerdict
+from imagine.guard.policy import PolicyDecision, PromptPolicy
+from imagine.guard.provenance import Stamper
 
 if TYPE_CHECKING:
     from imagine.config import GenerateSettings, ServeSettings, Settings
     from imagine.generate.core import Generator, OnStep
-    from imagine.guard.output import OutputGuard, OutputVerdict
-    from imagine.guard.policy import PolicyDecision, PromptPolicy
-    from imagine.guard.provenance import Stamper
 
 __all__ = ["FolderSink", "GuardedGenerator", "Limits", "Outcome", "Refused", "Sink", "StampedImage"]
 
@@ -135,10 +136,7 @@ class GuardedGenerator:
                       stamper: "Stamper | None" = None) -> "GuardedGenerator":
         """Every part from ``settings`` (the model: ``model``, else the configured one); parts passed in are
         used as they are, so several guarded generators can share one policy, guard and stamper."""
-        from imagine.generate.core import Generator
-        from imagine.guard.output import OutputGuard
-        from imagine.guard.policy import PromptPolicy
-        from imagine.guard.provenance import Stamper
+        from imagine.generate.core import Generator  # imports torch: only when a model is loaded here
 
         return cls(generator=generator or Generator.load(model if model is not None else settings.model_path, lora=lora),
                    policy=policy or PromptPolicy.load(settings=settings),
@@ -172,8 +170,16 @@ class GuardedGenerator:
         return [self.finish(result, sink) for result in results]                    # 3.-5. check, stamp, sink
 
     def admit(self, request: GenerationRequest) -> None:
-        """Refuse before any model work: the deployment's limits, then the prompt policy."""
+        """Refuse before any model work: the deployment's limits, the prompt policy, and an edit's input image
+        through the same checks as an output (nudity; a near-copy of a training photo)."""
         self.limits.check(request)
+        if request.init_image is not None:
+            verdict = self.output_guard.check(request.init_image)
+            if not verdict.allowed:
+                if verdict.matched_post_id is not None:
+                    log.warning("edit input refused as a near-copy of training post %s", verdict.matched_post_id)
+                raise Refused("content_policy_violation", "The input image was refused by the image checks "
+                              f"({', '.join(verdict.flags) or 'unspecified'}).", param="image")
         for text, param in ((request.prompt, "prompt"), (request.negative_prompt, "negative_prompt")):
             if not text:
                 continue
@@ -206,7 +212,8 @@ class GuardedGenerator:
                 continue
             info = GenerationInfo(prompt=request.prompt, model_id=result.model_id, seed=seed, steps=request.steps,
                                   guidance=request.guidance, sampler=request.sampler,
-                                  negative_prompt=request.negative_prompt)
+                                  negative_prompt=request.negative_prompt, source=source_of(request),
+                                  strength=request.effective_strength if request.is_edit else None)
             png = self.stamper.stamp(image, info)                                   # 4. stamp
             outcome.images.append(StampedImage(png=png, seed=seed, info=info, flags=tuple(verdict.flags)))
         return sink(outcome)                                                        # 5. sink
@@ -228,6 +235,17 @@ class FolderSink:
             atomic_write(path, image.png)
             paths.append(path)
         return paths
+
+
+def source_of(request: GenerationRequest) -> SourceImage | None:
+    """An edit's input as its C2PA ingredient: the bytes it arrived as, else the decoded input as PNG."""
+    if request.init_image is None:
+        return None
+    if request.source is not None:
+        return request.source
+    buffer = io.BytesIO()
+    request.init_image.save(buffer, format="PNG")
+    return SourceImage(buffer.getvalue(), "image/png", "input.png")
 
 
 def slug(text: str, limit: int = 40) -> str:

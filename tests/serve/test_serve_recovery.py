@@ -16,7 +16,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from .conftest import free_port, new_key, sign_up, sse_events
+from .conftest import free_port, live_server, new_key, sign_up, sse_events
 
 SLOW = {"prompt": "a white house", "n": 4, "steps": 150}
 
@@ -95,3 +95,30 @@ def test_kill_9_mid_job_then_restart(tiny_model_dir, tmp_path):
         assert _status(http, dropped)["status"] == "cancelled" and _status(http, dropped)["image_ids"] == []
         assert not orphan.exists()
     assert _rows(home)[dropped] == ("cancelled", "cancelled")
+
+
+def test_a_job_held_by_another_process_is_left_alone_and_followed_through_its_row(app_factory, tmp_path):
+    """Processes sharing a database recover only their own jobs; another's job is followed through its row."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from imagine.db.models import Job, User
+
+    home = tmp_path / "shared"
+    with TestClient(app_factory(home=home, instance="a")) as c:
+        email = sign_up(c)
+        key = new_key(c)
+        sessions = c.app.state.ctx.sessions
+        with sessions.begin() as db:
+            user_id = db.scalar(select(User.id).where(User.email == email))
+            db.add(Job(id="held-by-b", user_id=user_id, status="running", instance="b", prompt="a cat",
+                       params={"n": 1, "steps": 2}))
+    with live_server(app_factory(home=home, instance="a")) as url:  # a restart of "a": "b"'s job is not touched
+        http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert http.get("/api/v1/jobs/held-by-b").json()["status"] == "running"
+        with http.stream("GET", "/api/v1/jobs/held-by-b/events") as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "event: progress" and '"status":"running"' in next(lines)
+            assert http.delete("/api/v1/jobs/held-by-b").json()["status"] == "cancelled"
+            rest = "\n".join(lines)
+        assert "event: done" in rest and '"status":"cancelled"' in rest

@@ -68,3 +68,22 @@ class Refusal(Base):
     category: Mapped[str] = mapped_column(String(64), index=True)
     code: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class PolicyReport(Base):
+    """A refused user's "this was wrong": the prompt they chose to send, the rule that refused it, their note.
+
+    Unlike ``Refusal`` (category and code of every refusal, never the prompt), a report carries the
+    prompt because the user sent it for review; operators read them beside refusals by category.
+    """
+
+    __tablename__ = "policy_reports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

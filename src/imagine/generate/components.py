@@ -75,7 +75,8 @@ def needs_x0_clip(pipe: Any, scheduler: Any) -> bool:
 def noise_shape(pipe: Any, batch: int) -> tuple[int, int, int, int]:
     size = pipe.unet.config.sample_size
     height, width = (size, size) if isinstance(size, int) else tuple(size)
-    return (batch, pipe.unet.config.in_channels, height, width)
+    # out_channels: an inpainting UNet takes extra input channels (mask, masked image) but denoises latents only
+    return (batch, pipe.unet.config.out_channels, height, width)
 
 
 def image_size(pipe: Any) -> tuple[int, int]:

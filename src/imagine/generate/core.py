@@ -7,7 +7,9 @@ Why our own loop rather than ``pipe(...)``: many requests (different prompts, gu
 share ONE batched UNet call per step, each image keeps its own ``torch.Generator`` (seed + i) so its
 pixels do not depend on what it was batched with, and the loop reports x0 previews and honours
 cancellation between steps. It stays the plain diffusers loop (benchmarks/generate.py compares it
-with a bare one).
+with a bare one). Edits (a request with an ``init_image``, optionally a ``mask``) run in the same loop:
+they start later in the schedule from their noised input and, when masked, keep the input outside
+the mask (`imagine.generate.edit`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from imagine.generate import components
+from imagine.generate.edit import EditInputs, paste_back
 from imagine.generate.requests import GenerationCancelled, GenerationRequest, GenerationResult
 from imagine.generate.samplers import build_scheduler
 
@@ -135,8 +138,8 @@ class Generator:
         cancelled: Callable[[], bool] | None = None,
         previews: bool = True,
     ) -> list[GenerationResult]:
-        """Images for every request, in order. Requests sharing steps, sampler and whether guidance is on
-        run as one batch. ``cancelled()`` is polled before each step (raises `GenerationCancelled`);
+        """Images for every request, in order. Requests sharing steps, sampler, whether guidance is on and
+        (for edits) the first step run as one batch. ``cancelled()`` is polled before each step (raises `GenerationCancelled`);
         ``previews=False`` skips preview images in ``on_step``."""
         import torch
 
@@ -146,16 +149,17 @@ class Generator:
             if not isinstance(request, GenerationRequest):
                 raise TypeError(f"expected GenerationRequest, got {type(request).__name__}")
         jobs = [_Job(i, r, r.seeds()) for i, r in enumerate(requests)]
-        groups: dict[tuple[int, str, bool], list[_Job]] = {}
+        groups: dict[tuple[int, str, bool, int], list[_Job]] = {}
         for job in jobs:
             groups.setdefault(job.request.batch_key(), []).append(job)
-        total = sum(key[0] for key in groups)
+        total = sum(steps - start for steps, _, _, start in groups)
         results: list[GenerationResult | None] = [None] * len(requests)
         with self._lock, torch.inference_mode():
             done = 0
-            for (steps, sampler, guided, *_), group in groups.items():
-                images, timings = self._run_group(group, steps, sampler, guided, done, total, on_step, cancelled, previews)
-                done += steps
+            for (steps, sampler, guided, start), group in groups.items():
+                images, timings = self._run_group(group, steps, sampler, guided, start, done, total, on_step,
+                                                  cancelled, previews)
+                done += steps - start
                 for job in group:
                     results[job.index] = GenerationResult(
                         images=images[: job.request.n], seeds=job.seeds, model_id=self.model_id,
@@ -170,6 +174,7 @@ class Generator:
         steps: int,
         sampler: str,
         guided: bool,
+        start_step: int,
         done: int,
         total: int,
         on_step: OnStep | None,
@@ -196,15 +201,23 @@ class Generator:
             context = components.TextStates.cat([uncond, cond])
         t_text = time.perf_counter()
 
-        # 2. Initial noise: image i of a request from its own generator seeded seed + i.
+        # 2. Initial noise: image i of a request from its own generator seeded seed + i. Edits start at
+        #    `start_step` from their input noised with that same noise (SDEdit); text-to-image from the noise.
         generators = [torch.Generator(device="cpu").manual_seed(s) for j in group for s in j.seeds]
         batch = len(generators)
         shape = components.noise_shape(pipe, 1)
         dtype = pipe.unet.dtype
-        sample = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]).to(device, dtype)
+        noise = torch.cat([torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]).to(device, dtype)
         scheduler = build_scheduler(sampler, pipe.scheduler.config)
         scheduler.set_timesteps(steps, device=device)
-        sample = sample * scheduler.init_noise_sigma
+        rows = [j.request for j in group for _ in j.seeds]
+        edits = EditInputs.build(pipe, rows, tuple(noise.shape), device, dtype)
+        timesteps = scheduler.timesteps
+        if edits.any:
+            timesteps = timesteps[start_step * scheduler.order:]
+            if hasattr(scheduler, "set_begin_index"):
+                scheduler.set_begin_index(start_step * scheduler.order)
+        sample = edits.start(scheduler, noise, timesteps[:1])
         guidance = torch.tensor([j.request.guidance for j in group for _ in j.seeds], device=device, dtype=dtype).view(-1, 1, 1, 1)
         step_kwargs = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
         unet_kwargs = {} if context.mask is None else {"encoder_attention_mask": context.mask}
@@ -212,22 +225,29 @@ class Generator:
         if clip:
             from imagine.model.pipeline import clip_noise_prediction
 
-        # 3. Denoise: one UNet call per step for the whole group.
-        for i, t in enumerate(scheduler.timesteps):
+        # 3. Denoise: one UNet call per step for the whole group; masked edits then put back the
+        #    (noised) input outside their masks (blended diffusion).
+        for i, t in enumerate(timesteps):
             if cancelled is not None and cancelled():
                 raise GenerationCancelled(f"cancelled before step {done + i + 1} of {total}")
             model_in = torch.cat([sample, sample]) if guided else sample
             model_in = scheduler.scale_model_input(model_in, t)
-            noise = pipe.unet(model_in, t, encoder_hidden_states=context.states, **unet_kwargs).sample
+            unet_in = model_in
+            if edits.unet_extra is not None:  # inpainting UNets see the mask and the masked input
+                extra = torch.cat([edits.unet_extra] * 2) if guided else edits.unet_extra
+                unet_in = torch.cat([model_in, extra], dim=1)
+            eps = pipe.unet(unet_in, t, encoder_hidden_states=context.states, **unet_kwargs).sample
             if guided:
-                noise_uncond, noise_cond = noise.chunk(2)
-                noise = noise_uncond + guidance * (noise_cond - noise_uncond)
+                eps_uncond, eps_cond = eps.chunk(2)
+                eps = eps_uncond + guidance * (eps_cond - eps_uncond)
             if clip:
-                noise = clip_noise_prediction(scheduler, noise, model_in.chunk(2)[0] if guided else model_in, t)
+                eps = clip_noise_prediction(scheduler, eps, model_in.chunk(2)[0] if guided else model_in, t)
             shown = None
             if on_step is not None and previews:
-                shown = _to_pil(components.preview_images(pipe, components.predict_x0(scheduler, sample, noise, t, i)))
-            sample = scheduler.step(noise, t, sample, **step_kwargs).prev_sample
+                x0 = edits.preview_x0(components.predict_x0(scheduler, sample, eps, t, start_step * scheduler.order + i))
+                shown = _to_pil(components.preview_images(pipe, x0))
+            sample = scheduler.step(eps, t, sample, **step_kwargs).prev_sample
+            sample = edits.blend(scheduler, sample, noise, timesteps[i + 1: i + 2] if i + 1 < len(timesteps) else None)
             if on_step is not None:
                 on_step(done + i + 1, total, shown)
         if not torch.isfinite(sample).all():
@@ -237,8 +257,9 @@ class Generator:
             )
         t_denoise = time.perf_counter()
 
-        # 4. Decode (VAE for latent models) and convert to PIL.
-        images = _to_pil(components.decode(pipe, sample))
+        # 4. Decode (VAE for latent models) and convert to PIL; masked edits get the input's own pixels
+        #    outside the mask, at the input's size.
+        images = [paste_back(image, row) for image, row in zip(_to_pil(components.decode(pipe, sample)), rows)]
         end = time.perf_counter()
         timings = {
             "text_encoding": t_text - start,

@@ -82,3 +82,77 @@ def generate_to_dir(
             paths.append(path)
         written.append((requests[i], paths))
     return written
+
+
+def edit_to_dir(
+    input_path: Path,
+    prompt: str,
+    out: Path,
+    *,
+    settings: "Settings",
+    mask: Path | None = None,
+    strength: float | None = None,
+    variation: bool = False,
+    n: int = 4,
+    seed: int | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    negative: str | None = None,
+    sampler: str | None = None,
+    model: Path | None = None,
+    lora: Path | None = None,
+    provenance: bool = False,
+) -> tuple[GenerationRequest, list[Path]]:
+    """`imagine edit` / `imagine vary`: ``n`` edits of the image at ``input_path`` written as
+    ``out/<slug>-<seed>.png``. ``mask``: a PNG whose transparent pixels (or, without alpha, white pixels) mark
+    where to edit; outside it the result keeps the input's pixels. ``variation``: keep the prompt recorded in the
+    input's own metadata (or none) at `DEFAULT_VARIATION_STRENGTH`. Inputs are opened with `imagine.images`
+    (byte and pixel caps before decoding). With ``provenance`` the guarded path runs (the input through the image
+    checks, the prompt through the policy) and the C2PA manifest names the input as its ingredient."""
+    from imagine import images
+    from imagine.generate.core import Generator  # torch: loaded only when generating
+    from imagine.generate.edit import mask_from_image
+    from imagine.generate.requests import DEFAULT_VARIATION_STRENGTH
+    from imagine.guard.metadata import PARAMETERS_KEY, SourceImage, parse_parameters
+
+    data = images.read_capped(input_path)
+    header = images.inspect_image(data)
+    if variation:
+        raw = header.info.get(PARAMETERS_KEY)
+        try:
+            prompt = parse_parameters(raw).get("prompt", "") if isinstance(raw, str) else ""
+        except ValueError:
+            prompt = ""
+        strength = DEFAULT_VARIATION_STRENGTH if strength is None else strength
+    image = images.decode_image(header)
+    mime = {"JPEG": "image/jpeg", "WEBP": "image/webp"}.get(image.format or "", "image/png")
+    edit_mask = None
+    if mask is not None:
+        edit_mask = mask_from_image(images.open_image(mask, mode=None, formats={"PNG"}))
+        if edit_mask.size != image.size:
+            raise ValueError(f"mask is {edit_mask.width}x{edit_mask.height} but the image is "
+                             f"{image.width}x{image.height}; they must match")
+    fields = dict(n=n, seed=seed if seed is not None else secrets.randbelow(2**31), steps=steps, guidance=guidance,
+                  negative_prompt=negative, sampler=sampler, init_image=image, mask=edit_mask, strength=strength,
+                  source=SourceImage(data, mime, Path(input_path).name))
+    generator = Generator.load(model if model is not None else settings.model_path, lora=lora)
+    name = slug(prompt or f"variation-{Path(input_path).stem}")
+    if provenance:
+        guarded = GuardedGenerator.from_settings(settings, generator=generator)
+        try:
+            request = guarded.request(prompt, **fields)
+            [paths] = guarded([request], FolderSink(Path(out)))
+        except Refused as err:
+            raise ValueError(f"{err.param or 'request'}: {err.message}") from err
+        return request, paths
+    cfg = settings.generate
+    fields |= {"steps": cfg.steps if steps is None else steps, "guidance": cfg.guidance if guidance is None else guidance,
+               "sampler": cfg.sampler if sampler is None else sampler}
+    request = GenerationRequest(prompt=prompt, **fields)
+    [result] = generator.generate([request])
+    paths = []
+    for image_out, image_seed in zip(result.images, result.seeds):
+        path = Path(out) / f"{name}-{image_seed}.png"
+        save_png(image_out, path)
+        paths.append(path)
+    return request, paths

@@ -1,6 +1,7 @@
 """C2PA content credentials: sign a delivered PNG, and read a file's manifest back with its validity.
 
-The manifest records a ``c2pa.created`` action with digitalSourceType trainedAlgorithmicMedia and a
+The manifest records a ``c2pa.created`` action with digitalSourceType trainedAlgorithmicMedia (an edit:
+the input as a ``parentOf`` ingredient, ``c2pa.opened`` + ``c2pa.edited`` with compositeWithTrainedAlgorithmicMedia) and a
 CAWG ``training-mining`` assertion saying ``notAllowed`` (so our own outputs are never trained on,
 including by our dataset stage, which honours it). The signing chain is the operator's
 (``[guard] c2pa_cert``/``c2pa_key``) or, by default, the local development CA under the data home.
@@ -50,21 +51,32 @@ class SigningConfig:
         return cls(dev.chain.read_bytes(), dev.key.read_bytes(), "es256", g.c2pa_tsa_url, anchors)
 
 
-def manifest_definition(info: GenerationInfo, title: str = "image.png") -> dict:
+SOURCE_INGREDIENT = "source"  # the ingredient's label, referenced by the c2pa.opened action
+
+
+def manifest_definition(info: GenerationInfo, title: str = "image.png", mime: str = "image/png") -> dict:
+    """A generation: one ``c2pa.created`` action (trainedAlgorithmicMedia). An edit (``info.source``): the input
+    is a ``parentOf`` ingredient, ``c2pa.opened`` names it and ``c2pa.edited`` says what the model did
+    (compositeWithTrainedAlgorithmicMedia), as the C2PA spec asks of an edited asset."""
+    agent = {"name": "imagine", "version": __version__}
+    parameters = {"model": info.model_id} | ({"strength": info.strength} if info.strength is not None else {})
+    if info.source is None:
+        actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
+                    "softwareAgent": agent, "parameters": parameters}]
+    else:
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [SOURCE_INGREDIENT]}},
+                   {"action": "c2pa.edited", "digitalSourceType": info.digital_source_type,
+                    "softwareAgent": agent, "parameters": parameters}]
+    return _definition(title, mime, actions)
+
+
+def _definition(title: str, mime: str, actions: list[dict]) -> dict:
     return {
         "claim_generator_info": [{"name": "imagine", "version": __version__}],
         "title": title,
-        "format": "image/png",
+        "format": mime,
         "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {"actions": [{
-                    "action": "c2pa.created",
-                    "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-                    "softwareAgent": {"name": "imagine", "version": __version__},
-                    "parameters": {"model": info.model_id},
-                }]},
-            },
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
             {
                 "label": "cawg.training-mining",
                 "data": {"entries": {k: {"use": "notAllowed"} for k in TRAINING_MINING_ENTRIES}},
@@ -73,8 +85,8 @@ def manifest_definition(info: GenerationInfo, title: str = "image.png") -> dict:
     }
 
 
-def sign_png(png: bytes, info: GenerationInfo, config: SigningConfig) -> bytes:
-    """``png`` with an embedded, signed C2PA manifest (no thumbnail: the image is its own preview)."""
+def _sign(data: bytes, mime: str, definition: dict, config: SigningConfig,
+          ingredient: tuple[dict, str, bytes] | None = None) -> bytes:
     import c2pa
 
     context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
@@ -83,9 +95,32 @@ def sign_png(png: bytes, info: GenerationInfo, config: SigningConfig) -> bytes:
         ta_url=config.tsa_url.encode() if config.tsa_url else None,
     ))
     out = io.BytesIO()
-    with signer, c2pa.Builder(manifest_definition(info), context=context) as builder:
-        builder.sign(signer, "image/png", io.BytesIO(png), out)
+    with signer, c2pa.Builder(definition, context=context) as builder:
+        if ingredient is not None:
+            ingredient_json, ingredient_mime, ingredient_data = ingredient
+            builder.add_ingredient(ingredient_json, ingredient_mime, io.BytesIO(ingredient_data))
+        builder.sign(signer, mime, io.BytesIO(data), out)
     return out.getvalue()
+
+
+def sign_png(png: bytes, info: GenerationInfo, config: SigningConfig) -> bytes:
+    """``png`` with an embedded, signed C2PA manifest (no thumbnail: the image is its own preview); an edit's
+    input goes in as the ingredient, with its own manifest when it has one (e.g. an image made here)."""
+    ingredient = None
+    if info.source is not None:
+        ingredient = ({"title": info.source.title, "relationship": "parentOf", "label": SOURCE_INGREDIENT},
+                      info.source.mime, info.source.data)
+    return _sign(png, "image/png", manifest_definition(info), config, ingredient)
+
+
+def sign_transcoded(data: bytes, mime: str, parent_png: bytes, config: SigningConfig, title: str = "image") -> bytes:
+    """``data`` (the same pixels re-encoded as ``mime``) signed as a transcode of ``parent_png``: the signed PNG
+    is its ``parentOf`` ingredient, so its manifest (and what it says the image is) travels along."""
+    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [SOURCE_INGREDIENT]}},
+               {"action": "c2pa.transcoded", "softwareAgent": {"name": "imagine", "version": __version__}}]
+    ingredient = ({"title": f"{title}.png", "relationship": "parentOf", "label": SOURCE_INGREDIENT}, "image/png",
+                  parent_png)
+    return _sign(data, mime, _definition(title, mime, actions), config, ingredient)
 
 
 @dataclass(frozen=True)
@@ -100,6 +135,21 @@ class C2paReport:
     training_mining: dict[str, str] | None = None
     failures: tuple[str, ...] = ()
     issuer: str | None = None
+    actions: tuple[str, ...] = ()
+    ingredients: tuple["C2paIngredient", ...] = ()
+
+
+@dataclass(frozen=True)
+class C2paIngredient:
+    """An ingredient of the active manifest: an edit's input, or the PNG a JPEG/WebP was transcoded from.
+    ``manifest``: the ingredient's own manifest label when it carried one; ``digital_source_type`` what that
+    manifest said it was (e.g. trainedAlgorithmicMedia for an image generated here)."""
+
+    title: str | None
+    format: str | None
+    relationship: str | None
+    manifest: str | None = None
+    digital_source_type: str | None = None
 
 
 def read_c2pa(data: bytes, trust_anchors_pem: str = "") -> C2paReport:
@@ -120,19 +170,25 @@ def read_c2pa(data: bytes, trust_anchors_pem: str = "") -> C2paReport:
         store = json.loads(reader.json())
         state = reader.get_validation_state() or ""
         results = reader.get_validation_results() or {}
-    active = (store.get("manifests") or {}).get(store.get("active_manifest") or "", {})
+    manifests = store.get("manifests") or {}
+    active = manifests.get(store.get("active_manifest") or "", {})
     failures = tuple(f.get("code", "") for f in (results.get("activeManifest") or {}).get("failure", []))
     untrusted_only = all(code.startswith("signingCredential.untrusted") for code in failures)
     valid = state in ("Valid", "Trusted") or (failures and untrusted_only)
-    source, mining = None, None
+    actions, source, mining = _actions(active), _source_type(active), None
     for assertion in active.get("assertions") or []:
-        label, payload = assertion.get("label", ""), assertion.get("data") or {}
-        if label.startswith("c2pa.actions"):
-            for action in payload.get("actions", []):
-                if action.get("action") == "c2pa.created":
-                    source = action.get("digitalSourceType")
-        elif "training-mining" in label:
+        if "training-mining" in assertion.get("label", ""):
+            payload = assertion.get("data") or {}
             mining = {k: v.get("use") for k, v in (payload.get("entries") or {}).items() if isinstance(v, dict)}
+    ingredients = []
+    for item in active.get("ingredients") or []:
+        own = manifests.get(item.get("active_manifest") or "", {})
+        ingredients.append(C2paIngredient(title=item.get("title"), format=item.get("format"),
+                                          relationship=item.get("relationship"),
+                                          manifest=item.get("active_manifest"),
+                                          digital_source_type=_source_type(own) if own else None))
+    if source is None and "c2pa.transcoded" in actions:  # a re-encode says what its parent said
+        source = next((i.digital_source_type for i in ingredients if i.relationship == "parentOf"), None)
     return C2paReport(
         state="valid" if valid else "tampered",
         trusted=state == "Trusted",
@@ -140,4 +196,22 @@ def read_c2pa(data: bytes, trust_anchors_pem: str = "") -> C2paReport:
         training_mining=mining,
         failures=tuple(c for c in failures if not c.startswith("signingCredential.untrusted")),
         issuer=(active.get("signature_info") or {}).get("issuer"),
+        actions=actions,
+        ingredients=tuple(ingredients),
     )
+
+
+def _actions(manifest: dict) -> tuple[str, ...]:
+    return tuple(action.get("action", "") for assertion in manifest.get("assertions") or []
+                 if assertion.get("label", "").startswith("c2pa.actions")
+                 for action in (assertion.get("data") or {}).get("actions", []))
+
+
+def _source_type(manifest: dict) -> str | None:
+    """The digitalSourceType of a manifest's created or edited action."""
+    for assertion in manifest.get("assertions") or []:
+        if assertion.get("label", "").startswith("c2pa.actions"):
+            for action in (assertion.get("data") or {}).get("actions", []):
+                if action.get("action") in ("c2pa.created", "c2pa.edited") and action.get("digitalSourceType"):
+                    return action["digitalSourceType"]
+    return None

@@ -41,5 +41,10 @@ def verify_command(
     c = report.c2pa
     detail = f" ({', '.join(c.failures)})" if c.failures else (" (trusted)" if c.trusted else "")
     typer.echo(f"c2pa:           {c.state}{detail}")
+    if c.actions:
+        typer.echo(f"c2pa actions:   {', '.join(c.actions)}")
+    for ingredient in c.ingredients:
+        typer.echo(f"ingredient:     {ingredient.title} ({ingredient.format}, {ingredient.relationship})"
+                   + (f", its own manifest says {ingredient.digital_source_type}" if ingredient.digital_source_type else ""))
     typer.echo(f"generated here: {'yes' if report.generated_here else 'no'}"
                + (f" (model {report.issued.model_id}, {report.issued.created_at})" if report.issued else ""))

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+# An edit: the input's pixels combined with a trained model's (IPTC's term for AI-edited media).
+COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = \
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 XMP_KEY = "XML:com.adobe.xmp"  # the PNG iTXt keyword Adobe's XMP spec assigns
 PARAMETERS_KEY = "parameters"  # the PNG tEXt keyword AUTOMATIC1111 uses
 IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -23,12 +26,23 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 A1111_SAMPLERS: dict[str, str] = {"dpmpp": "DPM++ 2M", "unipc": "UniPC", "euler": "Euler", "ddim": "DDIM"}
 
 
+@dataclass(frozen=True)
+class SourceImage:
+    """The input of an edit, recorded as the C2PA ingredient (``parentOf``): its bytes as uploaded, their
+    MIME type and a title (the upload's file name, or the gallery image it came from)."""
+
+    data: bytes = field(repr=False)
+    mime: str = "image/png"
+    title: str = "input.png"
+
+
 @dataclass
 class GenerationInfo:
     """Everything provenance records about one delivered image.
 
     ``generation_id`` (32 bits) is what the watermark carries; `provenance.stamp` draws a fresh one
-    when it is None. ``width``/``height`` are the delivered size, filled in by `stamp`.
+    when it is None. ``width``/``height`` are the delivered size, filled in by `stamp`. An edit carries its
+    ``source`` (the C2PA ingredient) and ``strength`` (A1111's "Denoising strength").
     """
 
     prompt: str
@@ -42,6 +56,12 @@ class GenerationInfo:
     width: int | None = None
     height: int | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    source: SourceImage | None = None
+    strength: float | None = None
+
+    @property
+    def digital_source_type(self) -> str:
+        return TRAINED_ALGORITHMIC_MEDIA if self.source is None else COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
 
 
 def format_parameters(info: GenerationInfo, *, include_prompt: bool = True) -> str:
@@ -56,6 +76,7 @@ def format_parameters(info: GenerationInfo, *, include_prompt: bool = True) -> s
         "Sampler": A1111_SAMPLERS.get(info.sampler, info.sampler),
         "CFG scale": f"{info.guidance:g}",
         "Seed": info.seed,
+        "Denoising strength": f"{info.strength:g}" if info.strength is not None else None,
         "Size": f"{info.width}x{info.height}" if info.width and info.height else None,
         "Model": info.model_id,
     }
@@ -98,7 +119,8 @@ def parse_parameters(text: str) -> dict[str, str]:
 
 
 def xmp_packet(info: GenerationInfo) -> str:
-    """An XMP packet with IPTC ``DigitalSourceType`` = trainedAlgorithmicMedia and the creating tool."""
+    """An XMP packet with IPTC ``DigitalSourceType`` (trainedAlgorithmicMedia, or compositeWith... for an edit)
+    and the creating tool."""
     created = info.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -107,7 +129,7 @@ def xmp_packet(info: GenerationInfo) -> str:
         '  <rdf:Description rdf:about=""\n'
         f'    xmlns:Iptc4xmpExt="{IPTC_EXT}"\n'
         '    xmlns:xmp="http://ns.adobe.com/xap/1.0/">\n'
-        f"   <Iptc4xmpExt:DigitalSourceType>{TRAINED_ALGORITHMIC_MEDIA}</Iptc4xmpExt:DigitalSourceType>\n"
+        f"   <Iptc4xmpExt:DigitalSourceType>{info.digital_source_type}</Iptc4xmpExt:DigitalSourceType>\n"
         f"   <xmp:CreatorTool>imagine ({_xml_escape(info.model_id)})</xmp:CreatorTool>\n"
         f"   <xmp:CreateDate>{created}</xmp:CreateDate>\n"
         "  </rdf:Description>\n"

@@ -9,7 +9,14 @@ name variant, also joined, by Levenshtein distance (rapidfuzz, vectorised). Prec
   count towards the length;
 - a fuzzy (non-exact) hit must start with the same letter, and a one-word window that is itself a
   dictionary word ("market" vs "Merkel", "tailor") never fuzzy-matches a one-word name;
-- ambiguous one-word names ("Drake") count only next to a person cue ("rapper", "portrait").
+- ambiguous one-word names ("Drake", and トランプ, which is also Japanese for playing cards)
+  count only next to a person cue ("rapper", "portrait", "大統領").
+
+Names in other scripts: Cyrillic, Arabic, Devanagari (and Greek ...) words are transliterated
+(``normalize.translit_tokens``, Cyrillic stemmed) and go through the same windows and distances as
+Latin ones. Kana and Hangul names match as whole words (a Korean name may carry a particle:
+"트럼프가"), Chinese ones as substrings; the separators between given and family name ("・",
+"·", a space) are optional.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from typing import Iterable
 
 import numpy as np
 
-from imagine.guard.normalize import fold, has_cjk, skeleton_tokens
+import re
+
+from imagine.guard.normalize import fold, has_cjk, skeleton_tokens, translit_tokens
 from imagine.guard.policy_data import Person
 from imagine.guard.terms import NormalisedText, TermMatcher
 
@@ -37,6 +46,28 @@ class NameHit:
     variant: str  # the name variant matched, as written in the data
     text: str  # the window of the prompt that matched (normalised)
     distance: int
+
+
+_KANA = "\u30a0-\u30ff\uff66-\uff9f"  # katakana: a name ends where the katakana word ends (が, の follow)
+_HANGUL = "\uac00-\ud7af"
+# Korean particles that follow a name inside its word ("트럼프가", "트럼프의", "트럼프와").
+_HANGUL_PARTICLES = "이|가|은|는|을|를|의|와|과|도|에게|한테|랑|이랑|처럼|에|께서|만|씨|님"
+_SEPARATOR = "[\\s\u00b7\u30fb\uff65.\\-]?"
+
+
+def _cjk_pattern(written: str) -> re.Pattern[str]:
+    """A regex for a kana/Hangul/Chinese name: separators optional, kana and Hangul as whole words."""
+    parts = [p for p in re.split(r"[\s\u00b7\u30fb\uff65.\-]+", fold(written)) if p]
+    body = _SEPARATOR.join(re.escape(p) for p in parts)
+    first, last = parts[0][0], parts[-1][-1]
+    head = f"(?<![{_KANA}])" if re.match(f"[{_KANA}]", first) else f"(?<![{_HANGUL}])" if re.match(f"[{_HANGUL}]", first) else ""
+    if re.match(f"[{_KANA}]", last):
+        tail = f"(?![{_KANA}])"
+    elif re.match(f"[{_HANGUL}]", last):
+        tail = f"(?:{_HANGUL_PARTICLES})?(?![{_HANGUL}])"
+    else:
+        tail = ""
+    return re.compile(head + body + tail)
 
 
 @dataclass(frozen=True)
@@ -71,13 +102,20 @@ class NameMatcher:
     def __init__(self, people: Iterable[Person], person_cues: Iterable[str]):
         self.people = tuple(people)
         self._variants: list[_Variant] = []
-        self._cjk: list[tuple[str, int, str]] = []
+        self._cjk: list[tuple[re.Pattern[str], int, str, bool]] = []
         for index, person in enumerate(self.people):
             ambiguous = {a.casefold() for a in person.ambiguous_aliases}
             for written in (*person.variants, *person.ambiguous_aliases):
                 if has_cjk(written):
-                    self._cjk.append((fold(written).replace(" ", ""), index, written))
+                    self._cjk.append((_cjk_pattern(written), index, written, written.casefold() in ambiguous))
                     continue
+                if not written.isascii():
+                    # Another alphabet: its transliteration is one more spelling to match.
+                    translit = [t for t in translit_tokens(written) if t]
+                    if translit:
+                        compact = "".join(translit)
+                        budget = allowed_distance(compact, len(translit))
+                        self._variants.append(_Variant(compact, index, written, len(translit), budget, written.casefold() in ambiguous))
                 tokens = skeleton_tokens(written)
                 compact = "".join(tokens)
                 if not compact:
@@ -95,9 +133,10 @@ class NameMatcher:
         from rapidfuzz.distance import Levenshtein
         from rapidfuzz.process import cdist
 
-        for needle, index, written in self._cjk:
-            if needle in text.folded.replace(" ", ""):
-                return NameHit(self.people[index], written, needle, 0)
+        for pattern, index, written, ambiguous in self._cjk:
+            match = pattern.search(text.folded)
+            if match and (not ambiguous or self._cues.find(text) is not None):
+                return NameHit(self.people[index], written, match.group(0), 0)
         windows: list[tuple[str, int]] = []
         readings = [text.skeleton] + ([text.spaced] if text.spaced and text.spaced != text.skeleton else [])
         for reading in readings:
@@ -108,6 +147,14 @@ class NameMatcher:
                 longest = 1 if tokens[start] in ("a", "i") else MAX_WINDOW
                 for size in range(1, min(longest, len(tokens) - start) + 1):
                     windows.append(("".join(tokens[start : start + size]), size))
+        # Transliterated words (Cyrillic, Arabic, Devanagari ...): windows within runs of them.
+        translit = text.translit
+        for start in range(len(translit)):
+            for size in range(1, MAX_WINDOW + 1):
+                run = translit[start : start + size]
+                if len(run) < size or None in run:
+                    break
+                windows.append(("".join(run), size))
         if not windows or not self._variants:
             return None
         distances = cdist([w for w, _ in windows], self._compacts, scorer=Levenshtein.distance, score_cutoff=3, workers=1)

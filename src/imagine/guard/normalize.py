@@ -10,6 +10,10 @@ behind zero-width characters, accents, Cyrillic/Greek look-alikes ("Таylor"), 
   plus the Unicode confusables map (via ``confusable_homoglyphs``' bundled data), leetspeak
   inside tokens that mix letters with digits/symbols, punctuation split, and runs of single
   letters rejoined.
+- ``translit_tokens(text)``: words written in Cyrillic, Arabic, Devanagari, Greek and other
+  alphabetic scripts, transliterated to ASCII with ``anyascii`` (a look-alike map turns real
+  Russian into nonsense; a transliteration turns "Путин" into "putin"). Russian and Ukrainian
+  words lose their case ending first ("Путина", "Путиным" -> "путин"), so inflected names match.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from anyascii import anyascii
 
 # Leetspeak substitutions, applied only inside tokens that also hold a letter ("s3x", "t@ylor")
 # so that plain numbers ("3 red cars", "2024") are left alone.
@@ -35,6 +41,14 @@ _EXTRA_HOMOGLYPHS: dict[str, str] = {
 }
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Words for transliteration split on spaces and punctuation only: Devanagari vowel signs are not \w.
+_WORD_SPLIT = re.compile(r"[\s\u060c\u061f\u0964\u0965.,;:!?\"'()\[\]{}<>/\\|@#$%^&*+=~`_\-]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# Russian/Ukrainian noun and adjective endings, longest first; a stem keeps at least 3 letters.
+_CYRILLIC_ENDINGS = tuple(sorted(
+    "ами ями ого его ому ему ыми ими ой ей ий ый ая яя ое ее ые ие ую юю ом ем ам ям ах ях ов ев ым им а я у ю е ы и о ь".split(),
+    key=len, reverse=True,
+))
 _TOKEN_SPLIT = re.compile(r"[^\w]+|_+")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th|s)")  # "45th", "1990s" are not leetspeak
 
@@ -142,3 +156,30 @@ def skeleton(text: str, *, split_article: bool = True) -> str:
 def has_cjk(text: str) -> bool:
     """Whether the text holds Chinese, Japanese or Korean characters (no word boundaries there)."""
     return bool(_CJK.search(text))
+
+
+def cyrillic_stem(word: str) -> str:
+    """A Russian/Ukrainian word without its case ending ("путиным" -> "путин", "обамой" -> "обам")."""
+    for ending in _CYRILLIC_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def translit_tokens(text: str) -> list[str | None]:
+    """Each word of ``fold(text)`` transliterated to lowercase ASCII letters and digits, or None.
+
+    None marks a word that needs no transliteration (Latin script, digits) or that has no word
+    boundaries to speak of (CJK, kana, Hangul: matched as written). Cyrillic words are stemmed first.
+    """
+    out: list[str | None] = []
+    for word in _WORD_SPLIT.split(fold(text)):
+        if not word or word.isascii() or _CJK.search(word):
+            if word:
+                out.append(None)
+            continue
+        if _CYRILLIC.search(word):
+            word = cyrillic_stem(word)
+        ascii_word = "".join(ch for ch in anyascii(word).lower() if ch.isalnum())
+        out.append(ascii_word or None)
+    return out

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-DEFAULT_FILES: tuple[Path, ...] = (DATA_DIR / "protected_people.toml", DATA_DIR / "unsafe_categories.toml")
+DEFAULT_FILES: tuple[Path, ...] = (
+    DATA_DIR / "protected_people.toml", DATA_DIR / "people_scripts.toml", DATA_DIR / "unsafe_categories.toml",
+)
 
 _TOP_LEVEL = {"person", "category", "allow", "semantic", "likeness"}
 
@@ -51,17 +53,35 @@ class Category:
     enabled: bool = True
     terms: tuple[str, ...] = ()
     terms_i18n: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    soft_terms: tuple[str, ...] = ()  # innocent meanings too: refused unless a context word is present
+    soft_terms_i18n: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    context: tuple[str, ...] = ()  # art, prevention, costume, colour ...: soft terms go to the learned check
+    context_i18n: dict[str, tuple[str, ...]] = field(default_factory=dict)
     requires: str | None = None
     cues: tuple[str, ...] = ()
     cues_i18n: dict[str, tuple[str, ...]] = field(default_factory=dict)
     combine_terms: tuple[str, ...] = ()
+    combine_terms_i18n: dict[str, tuple[str, ...]] = field(default_factory=dict)
     descriptions: tuple[str, ...] = ()
 
+    @staticmethod
+    def _with_i18n(base: tuple[str, ...], i18n: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        return base + tuple(t for lang in sorted(i18n) for t in i18n[lang])
+
     def all_terms(self) -> tuple[str, ...]:
-        return self.terms + tuple(t for lang in sorted(self.terms_i18n) for t in self.terms_i18n[lang])
+        return self._with_i18n(self.terms, self.terms_i18n)
+
+    def all_soft_terms(self) -> tuple[str, ...]:
+        return self._with_i18n(self.soft_terms, self.soft_terms_i18n)
+
+    def all_context(self) -> tuple[str, ...]:
+        return self._with_i18n(self.context, self.context_i18n)
 
     def all_cues(self) -> tuple[str, ...]:
-        return self.cues + tuple(t for lang in sorted(self.cues_i18n) for t in self.cues_i18n[lang])
+        return self._with_i18n(self.cues, self.cues_i18n)
+
+    def all_combine_terms(self) -> tuple[str, ...]:
+        return self._with_i18n(self.combine_terms, self.combine_terms_i18n)
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class PolicyData:
     unsafe_anchors: tuple[str, ...]
     likeness_anchors: tuple[str, ...]
     person_cues: tuple[str, ...]
+    fame_cues: tuple[str, ...]
     likeness_threshold: float
     likeness_margin: float
     sources: tuple[Path, ...]
@@ -114,6 +135,7 @@ def load_policy_data(paths: Iterable[Path] = (), *, include_defaults: bool = Tru
     unsafe_anchors: list[str] = []
     likeness_anchors: list[str] = []
     person_cues: list[str] = []
+    fame_cues: list[str] = []
     likeness = {"threshold": 0.6, "margin": 0.05}
     for path in files:
         if not path.is_file():
@@ -146,6 +168,7 @@ def load_policy_data(paths: Iterable[Path] = (), *, include_defaults: bool = Tru
         section = doc.get("likeness", {})
         likeness_anchors.extend(section.get("anchors", []))
         person_cues.extend(section.get("cues", []))
+        fame_cues.extend(section.get("fame_cues", []))
         for key in ("threshold", "margin"):
             if key in section:
                 likeness[key] = float(section[key])
@@ -159,6 +182,7 @@ def load_policy_data(paths: Iterable[Path] = (), *, include_defaults: bool = Tru
         unsafe_anchors=tuple(dict.fromkeys(unsafe_anchors)),
         likeness_anchors=tuple(dict.fromkeys(likeness_anchors)),
         person_cues=tuple(dict.fromkeys(person_cues)),
+        fame_cues=tuple(dict.fromkeys(fame_cues)),
         likeness_threshold=likeness["threshold"],
         likeness_margin=likeness["margin"],
         sources=tuple(files),

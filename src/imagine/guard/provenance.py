@@ -1,7 +1,7 @@
 """Provenance stamped on every delivered image, in the order that keeps each layer intact.
 
 1. upscale the model's output to the delivered size (Lanczos; at least 256 px so the mark has room);
-2. draw the visible label (optional), so the watermark covers it too;
+2. draw the visible label (optional; ``guard.label_corners``), so the watermark covers it too;
 3. embed the invisible watermark carrying (generation id, model id);
 4. write PNG text: A1111 ``parameters`` (prompt optional) and the IPTC XMP packet;
 5. sign a C2PA manifest over the final bytes (it hashes the pixels and the text chunks);
@@ -19,7 +19,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from imagine.guard import watermark
-from imagine.guard.c2pa_sign import SigningConfig, sign_png
+from imagine.guard.c2pa_sign import SigningConfig, sign_png, sign_transcoded
 from imagine.guard.label import add_label
 from imagine.guard.ledger import Ledger
 from imagine.guard.metadata import PARAMETERS_KEY, XMP_KEY, GenerationInfo, format_parameters, xmp_packet
@@ -27,7 +27,7 @@ from imagine.guard.metadata import PARAMETERS_KEY, XMP_KEY, GenerationInfo, form
 if TYPE_CHECKING:
     from imagine.config import GuardSettings, Settings
 
-__all__ = ["GenerationInfo", "Stamper", "stamp", "to_delivered_size"]
+__all__ = ["GenerationInfo", "OUTPUT_FORMATS", "Stamper", "encode_as", "stamp", "to_delivered_size"]
 
 log = logging.getLogger(__name__)
 MIN_SIZE = 256
@@ -73,7 +73,7 @@ class Stamper:
 
         out = to_delivered_size(image, g.delivered_size)
         if g.visible_label if visible_label is None else visible_label:
-            out = add_label(out, g.label_text)
+            out = add_label(out, g.label_text, g.label_corners)
         payload = watermark.Payload(info.generation_id, model16)
         out = watermark.embed(out, payload, g.watermark_key, g.watermark_strength)
         info.width, info.height = out.size
@@ -89,6 +89,30 @@ class Stamper:
                            info.created_at)
         log.debug("stamped generation %s (%d bytes)", payload.hex, len(signed))
         return signed
+
+
+OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def encode_as(png: bytes, output_format: str, quality: int, signing: SigningConfig) -> bytes:
+    """A stamped PNG re-encoded as ``output_format`` (png: unchanged) at ``quality`` (1-100): same pixels (the
+    watermark and label are in them), the same XMP packet, and a C2PA manifest that records the signed PNG as
+    its parent (``c2pa.transcoded``), so the credentials say what the PNG's said."""
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+    if output_format == "png":
+        return png
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be from 1 to 100, got {quality}")
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    xmp = image.info.get(XMP_KEY)
+    buffer = io.BytesIO()
+    options = {"quality": quality} | ({"xmp": xmp.encode()} if isinstance(xmp, str) else {})
+    if output_format == "webp" and quality == 100:
+        options["lossless"] = True
+    image.convert("RGB").save(buffer, format=output_format.upper(), **options)
+    return sign_transcoded(buffer.getvalue(), OUTPUT_FORMATS[output_format], png, signing)
 
 
 def stamp(image: Image.Image, info: GenerationInfo, *, settings: "Settings", visible_label: bool = True,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from imagine.guard.normalize import fold, has_cjk, skeleton
+from imagine.guard.normalize import fold, has_cjk, skeleton, translit_tokens
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,14 @@ class NormalisedText:
     skeleton: str
     folded: str
     spaced: str = ""  # the skeleton with a leading "a" kept in a spaced-out run ("A d e l e" -> "adele")
+    translit: tuple[str | None, ...] = ()  # words in other alphabets, transliterated (None: Latin/CJK)
 
     @classmethod
     def of(cls, text: str) -> "NormalisedText":
-        return cls(original=text, skeleton=skeleton(text), folded=fold(text), spaced=skeleton(text, split_article=False))
+        return cls(
+            original=text, skeleton=skeleton(text), folded=fold(text), spaced=skeleton(text, split_article=False),
+            translit=tuple(translit_tokens(text)),
+        )
 
 
 def _pattern(words: str, wildcard: bool) -> str:
@@ -81,3 +85,42 @@ class TermMatcher:
 
     def __bool__(self) -> bool:
         return bool(self._skeleton or self._folded or self._cjk)
+
+
+class FuzzyTerms:
+    """Single-word terms of 7+ letters matched with one typing error ("decapitaded", "dismemberd").
+
+    Only prompt words that are not dictionary words are compared (``dictionary`` is a set of real
+    words), so "mutation" is never "mutilat*". A term with a ``*`` matches on its prefix.
+    """
+
+    MIN_LENGTH = 7
+
+    def __init__(self, terms: Iterable[str], dictionary: frozenset[str]):
+        self._dictionary = dictionary
+        self._exact: list[tuple[str, str]] = []
+        self._prefix: list[tuple[str, str]] = []
+        for term in terms:
+            core = skeleton(term.rstrip("*"))
+            if " " in core or len(core) < self.MIN_LENGTH or not core.isascii():
+                continue
+            (self._prefix if term.endswith("*") else self._exact).append((core, term))
+
+    def find(self, text: NormalisedText) -> str | None:
+        from rapidfuzz.distance import Levenshtein
+
+        if not (self._exact or self._prefix):
+            return None
+        for word in text.skeleton.split():
+            if len(word) < self.MIN_LENGTH - 1 or word in self._dictionary or not word.isalpha():
+                continue
+            for core, term in self._exact:
+                if word[0] == core[0] and Levenshtein.distance(word, core, score_cutoff=1) <= 1:
+                    return term
+            for core, term in self._prefix:
+                if word[0] != core[0]:
+                    continue
+                for cut in (len(core) - 1, len(core), len(core) + 1):
+                    if cut <= len(word) and Levenshtein.distance(word[:cut], core, score_cutoff=1) <= 1:
+                        return term
+        return None

@@ -47,6 +47,7 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.pages",
     "imagine.serve.routes.auth",
     "imagine.serve.routes.generations",
+    "imagine.serve.routes.edits",
     "imagine.serve.routes.images",
     "imagine.serve.routes.keys",
     "imagine.serve.routes.openai_images",
@@ -54,10 +55,12 @@ ROUTERS: list[str] = [
     "imagine.serve.routes.owners",
     "imagine.serve.routes.arena",
     "imagine.serve.routes.admin",
+    "imagine.serve.routes.policy_reports",
 ]
 
 # Image uploads take real photos, so they get `serve.max_upload_bytes` instead of `serve.max_body_bytes`.
-UPLOAD_PATHS = ("/used", "/api/used")
+UPLOAD_PATHS = ("/used", "/api/used", "/v1/images/edits", "/v1/images/variations", "/api/v1/edits",
+                "/api/v1/edits/jobs")
 
 CORE_NAV = [NavItem("Create", "/", login_required=False, order=10), NavItem("Gallery", "/gallery", order=20),
             NavItem("API keys", "/keys", order=80)]
@@ -96,7 +99,7 @@ def create_app(settings: Settings | None = None, *, generator: Any = None, polic
             store=ImageStore(settings.images_dir), metrics=metrics,
             limiter=RateLimiter.from_settings(serve, redis_url=settings.redis_url, namespace=limiter_namespace),
             region=RegionPolicy.from_lists(serve.region_header, serve.region_allow, serve.region_deny),
-            templates=make_templates(), instance=serve.instance or socket.gethostname())
+            templates=make_templates(), instance=serve.instance or socket.gethostname()[:64])
         app.state.ctx = ctx
         guarded = await asyncio.to_thread(_load_default_generator, settings, generator, policy, output_guard)
         ctx.generators[DEFAULT_GENERATOR] = guarded

@@ -45,13 +45,20 @@ class Delivery:
             self.metrics.output_blocked.labels(flag=flag).inc()
         params = {"steps": request.steps, "guidance": request.guidance, "sampler": request.sampler,
                   "negative_prompt": request.negative_prompt, "model_id": outcome.model_id}
+        source_image_id = None
+        if request.is_edit:
+            with self.sessions() as db:  # which gallery image it came from is the job's business, not the request's
+                job = db.get(Job, job_id)
+                source_image_id = (job.params or {}).get("source_image_id") if job is not None else None
+            params |= {"kind": "edit", "strength": request.effective_strength, "masked": request.mask is not None}
         rows: list[Image] = []
         for image in outcome.images:
             image_id = new_id()
             rel = self.store.write(user_id, image_id, image.png)
             width, height = image.size
             rows.append(Image(id=image_id, user_id=user_id, job_id=job_id, path=rel, prompt=request.prompt,
-                              seed=image.seed, params=params, width=width, height=height))
+                              seed=image.seed, params=params, width=width, height=height,
+                              source_image_id=source_image_id))
             out.image_ids.append(image_id)
             out.seeds.append(image.seed)
         with self.sessions.begin() as db:

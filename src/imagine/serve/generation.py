@@ -60,7 +60,7 @@ def record_refusal(ctx: ServiceContext, decision: "PolicyDecision") -> None:
 
 
 def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: GenerationRequest,
-                    loop: asyncio.AbstractEventLoop, generator: str) -> LiveJob:
+                    loop: asyncio.AbstractEventLoop, generator: str, extra_params: dict | None = None) -> LiveJob:
     worker = ctx.worker
     if worker is None:
         raise ApiError("server_busy", "The model is still loading; try again shortly.", retry_after=5)
@@ -80,7 +80,7 @@ def _admit_blocking(ctx: ServiceContext, user: User, ip: str, request: Generatio
     job_id = new_id()
     with ctx.sessions.begin() as db:
         db.add(Job(id=job_id, user_id=user.id, status="queued", prompt=request.prompt, instance=ctx.instance,
-                   params=job_params(request, generator, guarded.model_id)))
+                   params=job_params(request, generator, guarded.model_id) | (extra_params or {})))
     try:
         return worker.submit(job_id, user.id, request, loop, generator=generator)
     except QueueFull as exc:  # lost a race for the last place since the check: take the row back
@@ -104,17 +104,26 @@ def job_params(request: GenerationRequest, generator: str, model_id: str) -> dic
               "negative_prompt": request.negative_prompt, "sampler": request.sampler}
     if generator != DEFAULT_GENERATOR:
         params.update(generator=generator, model=model_id)
+    if request.is_edit:
+        params.update(edit=True, strength=request.effective_strength, masked=request.mask is not None)
     return params
 
 
 async def admit(ctx: ServiceContext, http: Request, user: User, body: GenerateCreate, *,
-                generator: str = DEFAULT_GENERATOR) -> LiveJob:
+                generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
     """Check everything and queue the job; raises `ApiError` (400/429/451/503) with the documented codes."""
+    return await admit_request(ctx, http, user, build_request(ctx, body, generator=generator), generator=generator,
+                               extra_params=extra_params)
+
+
+async def admit_request(ctx: ServiceContext, http: Request, user: User, request: GenerationRequest, *,
+                        generator: str = DEFAULT_GENERATOR, extra_params: dict | None = None) -> LiveJob:
+    """`admit` for a request already built (edits build theirs from uploaded images); ``extra_params`` are
+    recorded on the job row (e.g. the gallery image an edit came from)."""
     try:
         ctx.region.check(http)
-        request = build_request(ctx, body, generator=generator)
         return await asyncio.to_thread(_admit_blocking, ctx, user, client_ip(http), request,
-                                       asyncio.get_running_loop(), generator)
+                                       asyncio.get_running_loop(), generator, extra_params)
     except ApiError as err:
         if err.status in (429, 451, 503):
             ctx.metrics.rejected.labels(code=err.code).inc()

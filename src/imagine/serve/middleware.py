@@ -90,7 +90,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        b"frame-ancestors 'none'")
 
 

@@ -62,6 +62,8 @@ def recover(ctx: ServiceContext, loop: asyncio.AbstractEventLoop) -> Recovered:
         try:
             if generator not in ctx.generators:
                 raise ValueError(f"the generator {generator!r} is no longer configured")
+            if row.params.get("edit"):
+                raise ValueError("an edit's input image is held in memory only")
             request = GenerationRequest(prompt=row.prompt, **{k: row.params[k] for k in REQUEST_FIELDS
                                                                if row.params.get(k) is not None})
             worker.submit(row.id, row.user_id, request, loop, generator=generator)

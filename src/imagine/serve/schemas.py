@@ -115,22 +115,6 @@ class KeyCreated(KeyPublic):
 # -- OpenAI-compatible -----------------------------------------------------------------------------------
 
 
-class OpenAIImageCreate(BaseModel):
-    """`POST /v1/images/generations`, as the OpenAI Images API, plus `seed` and `negative_prompt`."""
-
-    # Strict types; unknown fields ignored: the official client may send fields we do not use (e.g. quality).
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    prompt: Prompt
-    model: str | None = None
-    n: int = Field(default=1, ge=1, le=MAX_IMAGES)
-    size: str | None = Field(default=None, max_length=32, description="`WxH`; only the delivered size is offered.")
-    response_format: Literal["b64_json", "url"] = "b64_json"
-    user: str | None = Field(default=None, max_length=256)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    negative_prompt: NegativePrompt | None = None
-
-
 class OpenAIImage(BaseModel):
     b64_json: str | None = None
     url: str | None = None
@@ -140,3 +124,7 @@ class OpenAIImage(BaseModel):
 class OpenAIImagesResponse(BaseModel):
     created: int
     data: list[OpenAIImage]
+    background: Literal["opaque"] | None = None
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    quality: str | None = None
+    size: str | None = None

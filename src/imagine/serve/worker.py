@@ -68,6 +68,7 @@ class Worker:
         self._delivery_lock = threading.Lock()
         self._delivering = FairPool(delivery_threads, name="imagine-delivery")
         self.avg_batch_seconds = 1.0  # for Retry-After estimates
+        self._paused_s = 0.0
         self._last_batch_size = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ class Worker:
         if generator not in self.generators:
             raise ValueError(f"no generator named {generator!r}")
         job = LiveJob(id=job_id, user_id=user_id, request=request, loop=loop, generator=generator,
-                      total=request.steps)
+                      total=request.steps - request.start_step())
         with self._jobs_lock:
             self.jobs[job_id] = job
         try:
@@ -160,7 +161,9 @@ class Worker:
                                       ready=lambda lane: lane not in users and self._ready(lane))
         if other:
             self.metrics.preemptions.inc()
+            start = time.monotonic()
             self._run_batch(other, preemptible=False)
+            self._paused_s += time.monotonic() - start
 
     def _process(self, batch: list[LiveJob], *, preemptible: bool = False) -> None:
         guarded = self.generators[batch[0].generator]  # a batch never mixes generators (see LiveJob.batch_key)
@@ -189,6 +192,8 @@ class Worker:
                 self._preempt(batch)
 
         start = time.monotonic()
+        if preemptible:
+            self._paused_s = 0.0  # time spent on other users' batches while this one was paused
         try:
             results = guarded.generate([j.request for j in batch], on_step=on_step,
                                        cancelled=lambda: all(j.cancel_requested.is_set() for j in batch))
@@ -196,7 +201,7 @@ class Worker:
             for job in batch:
                 self._finish(job, "cancelled", error_code="cancelled", error_message="Cancelled while generating.")
             return
-        elapsed = time.monotonic() - start
+        elapsed = time.monotonic() - start - (self._paused_s if preemptible else 0.0)
         self.metrics.generate_seconds.observe(elapsed)
         self.avg_batch_seconds = 0.8 * self.avg_batch_seconds + 0.2 * elapsed
         for job, result in zip(batch, results, strict=True):

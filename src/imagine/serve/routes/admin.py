@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from imagine.guard.policy_reports import recent_reports, reports_by_code
 from imagine.owners import operator
 from imagine.owners.paths import OwnerPaths
 from imagine.serve.context import ServiceContext
@@ -36,8 +37,12 @@ def overview(ctx: ServiceContext, db: Session) -> dict:
     paths = OwnerPaths.from_settings(ctx.settings)
     since = datetime.now(timezone.utc) - timedelta(days=REFUSAL_DAYS)
     refusals = db.execute(select(Refusal.created_at, Refusal.category).where(Refusal.created_at >= since)).all()
+    reports = recent_reports(db, since)
     data: dict = {"dataset_dir": str(paths.dataset_dir), "versions": [], "models": [], "timing": None,
                   "refusals_by_day": operator.refusals_by_day([(ts, c) for ts, c in refusals]),
+                  "reports_by_code": reports_by_code(reports),
+                  "reports": [{"id": r.id, "created_at": r.created_at.isoformat(), "category": r.category, "code": r.code,
+                               "prompt": r.prompt, "reason": r.reason, "comment": r.comment} for r in reports],
                   "retrain_deadline_days": ctx.settings.owners.retrain_deadline_days}
     if (paths.dataset_dir / "versions.json").is_file():
         data["versions"] = operator.dataset_versions(paths.dataset_dir)

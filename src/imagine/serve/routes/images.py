@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from imagine.db.models import Image
+from imagine.guard.provenance import OUTPUT_FORMATS, encode_as
 from imagine.serve.deps import ApiUser, CtxDep, DbDep
+from imagine.serve.livejob import DEFAULT_GENERATOR
 from imagine.serve.errors import ErrorResponse
 from imagine.serve.generation import image_public, owned_image
 from imagine.serve.schemas import GalleryPage, ImagePublic
@@ -34,15 +38,22 @@ def get_image(image_id: str, user: ApiUser, db: DbDep, http: Request) -> ImagePu
     return image_public(owned_image(db, user, image_id), http)
 
 
-@router.get("/images/{image_id}/file", name="image_file", summary="The delivered PNG (with provenance)",
-            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get("/images/{image_id}/file", name="image_file", summary="The delivered image (with provenance)",
+            response_class=Response,
+            responses={200: {"content": {mime: {} for mime in OUTPUT_FORMATS.values()}}})
 def image_file(image_id: str, user: ApiUser, db: DbDep, ctx: CtxDep,
-               download: bool = Query(False, description="Ask the browser to save it.")) -> Response:
+               download: bool = Query(False, description="Ask the browser to save it."),
+               format: Literal["png", "jpeg", "webp"] = Query("png", description="png: the stored file; jpeg/webp: "
+                                                              "a signed C2PA transcode of it (as OpenAI output_format)."),
+               quality: int = Query(100, ge=1, le=100, description="JPEG/WebP quality (100: WebP lossless).")) -> Response:
     row = owned_image(db, user, image_id)
     headers = {"Cache-Control": "private, max-age=86400"}
     if download:
-        headers["Content-Disposition"] = f'attachment; filename="imagine-{row.id}.png"'
-    return Response(ctx.store.read(row.path), media_type="image/png", headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="imagine-{row.id}.{format}"'
+    data = ctx.store.read(row.path)
+    if format != "png":
+        data = encode_as(data, format, quality, ctx.generators[DEFAULT_GENERATOR].stamper.signing)
+    return Response(data, media_type=OUTPUT_FORMATS[format], headers=headers)
 
 
 @router.delete("/images/{image_id}", status_code=204, summary="Delete an image (file and record)")

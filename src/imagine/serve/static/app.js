@@ -15,6 +15,9 @@ function showError(err) {
   if (err.code === "content_policy_violation") {
     title.textContent = "Prompt refused" + (err.category ? " — " + err.category : "");
     text.textContent = err.reason || err.message;
+    box.append(title, text, contestForm($("prompt").value));
+    box.hidden = false;
+    return;
   } else if (err.code === "rate_limited") {
     title.textContent = "You're going a bit fast";
     text.textContent = "Rate limit reached. Try again in " + (err.retry_after || "a few") + " seconds.";
@@ -30,6 +33,41 @@ function showError(err) {
   }
   box.append(title, text);
   box.hidden = false;
+}
+
+// "This was wrong": the refused prompt goes to the operators with an optional note.
+function contestForm(prompt) {
+  const form = document.createElement("form");
+  form.id = "contest";
+  form.className = "row";
+  const note = document.createElement("input");
+  note.type = "text"; note.name = "comment"; note.id = "contest-comment"; note.maxLength = 2000;
+  note.placeholder = "Why was this wrong? (optional)"; note.setAttribute("aria-label", "Why was this refusal wrong?");
+  const send = document.createElement("button");
+  send.type = "submit"; send.id = "contest-send"; send.className = "button small secondary";
+  send.textContent = "This was wrong";
+  form.append(note, send);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    send.disabled = true;
+    const res = await fetch("/api/v1/policy/reports", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ prompt: prompt, comment: note.value }),
+    });
+    const done = document.createElement("p");
+    done.id = "contest-result";
+    if (res.ok) {
+      done.textContent = "Thank you. Your report was sent to the operators, who review refusals reported as wrong.";
+      form.replaceWith(done);
+    } else {
+      const body = await res.json().catch(() => ({}));
+      done.textContent = "The report could not be sent: " + ((body.error && body.error.message) || res.status);
+      send.disabled = false;
+      form.append(done);
+    }
+  });
+  return form;
 }
 
 function cell(i) {
