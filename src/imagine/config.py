@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -51,15 +52,21 @@ class GenerateSettings(BaseModel):
     sampler: str = "dpmpp"
 
 
+LabelCorner = Literal["bottom-right", "bottom-left", "top-right", "top-left"]
+# The watermark detector's threshold, calibrated as the 0.1% false-positive point of `imagine eval watermark --calibrate`.
+WATERMARK_THRESHOLD = 6.0
+
+
 class GuardSettings(BaseModel):
     """Prompt policy, output checks and provenance."""
 
     delivered_size: int = Field(default=256, ge=256, le=4096, description="Side of delivered images (px); the model's output is upscaled to it.")
     visible_label: bool = True
     label_text: str = "Imagined with AI"
+    label_corners: list[LabelCorner] = Field(default_factory=lambda: ["bottom-right", "top-left"], min_length=1, description="Corners that carry the visible label; two opposite corners survive cropping one edge strip.")
     watermark_key: str = Field(default="imagine-default", description="Keys the watermark pattern; set a private value per installation.")
-    watermark_strength: float = Field(default=3.0, gt=0, le=20, description="Watermark std in 8-bit luminance levels (higher: more robust, more visible).")
-    watermark_threshold: float = Field(default=6.0, gt=0, description="Sync z-score above which a watermark is declared present.")
+    watermark_strength: float = Field(default=3.0, gt=0, le=20, description="Watermark RMS in 8-bit luminance levels; PSNR = 20 log10(255 / strength) (higher: more robust, more visible).")
+    watermark_threshold: float = Field(default=WATERMARK_THRESHOLD, gt=0, description="Sync z-score above which a watermark with a valid checksum is reported found (calibrated at 0.1% false positives).")
     c2pa_cert: Path | None = Field(default=None, description="PEM certificate chain (signer first) for C2PA; None = local dev CA under data_home/guard/devca.")
     c2pa_key: Path | None = Field(default=None, description="PEM private key matching c2pa_cert.")
     c2pa_alg: str = "es256"

@@ -105,15 +105,36 @@ def test_prompt_can_be_left_out(helpers, settings, info):
     assert report.c2pa.state == "valid"
 
 
-def test_label_off_changes_only_the_corner(helpers, settings, info):
+def test_label_off_changes_only_two_opposite_corners(helpers, settings, info):
     from dataclasses import replace
 
     on = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11), settings=settings))).convert("L")
     off = Image.open(io.BytesIO(stamp(helpers.render(7), replace(info, generation_id=11), settings=settings, visible_label=False))).convert("L")
     diff = np.abs(np.asarray(on, np.int16) - np.asarray(off, np.int16)) > 20
     rows, cols = np.nonzero(diff)
-    box = (cols.min(), rows.min()) if rows.size else None
-    assert box is not None and box[0] > 128 and box[1] > 200  # only the bottom-right plate differs
+    assert rows.size
+    bottom_right = (rows > 200) & (cols > 128)
+    top_left = (rows < 56) & (cols < 128)
+    assert bottom_right.any() and top_left.any() and (bottom_right | top_left).all()  # the plates, nothing else
+    # cropping off the bottom strip or the right side still leaves a plate
+    assert diff[:-22].any() and diff[:, :-22].any()
+
+
+def test_label_strip_crop_and_screenshot_are_still_generated_here(helpers, settings, info):
+    """Cropping the label strip used to leave "found" with no payload and generated_here false."""
+    from PIL import ImageOps
+
+    png = stamp(helpers.render(12), info, settings=settings)
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    canvas = Image.new("RGB", (420, 360), (245, 245, 245))
+    canvas.paste(img, (37, 51))
+    for edited in (img.crop((0, 0, 256, 256 - 22)), img.crop((0, 0, 256 - 22, 256)), ImageOps.expand(img, 4, fill="white"),
+                   canvas, ImageOps.mirror(img), img.rotate(10, resample=Image.Resampling.BICUBIC)):
+        buf = io.BytesIO()
+        edited.save(buf, "PNG")
+        report = verify(buf.getvalue())
+        assert report.watermark.found and report.watermark.generation_id == info.generation_id, report.watermark
+        assert report.generated_here
 
 
 def test_delivered_size_is_configurable(helpers, data_home, monkeypatch, info):

@@ -1,7 +1,7 @@
 """Provenance stamped on every delivered image, in the order that keeps each layer intact.
 
 1. upscale the model's output to the delivered size (Lanczos; at least 256 px so the mark has room);
-2. draw the visible label (optional), so the watermark covers it too;
+2. draw the visible label (optional; ``guard.label_corners``), so the watermark covers it too;
 3. embed the invisible watermark carrying (generation id, model id);
 4. write PNG text: A1111 ``parameters`` (prompt optional) and the IPTC XMP packet;
 5. sign a C2PA manifest over the final bytes (it hashes the pixels and the text chunks);
@@ -73,7 +73,7 @@ class Stamper:
 
         out = to_delivered_size(image, g.delivered_size)
         if g.visible_label if visible_label is None else visible_label:
-            out = add_label(out, g.label_text)
+            out = add_label(out, g.label_text, g.label_corners)
         payload = watermark.Payload(info.generation_id, model16)
         out = watermark.embed(out, payload, g.watermark_key, g.watermark_strength)
         info.width, info.height = out.size

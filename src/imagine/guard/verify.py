@@ -22,13 +22,17 @@ from imagine.images import open_image, read_capped
 
 @dataclass(frozen=True)
 class WatermarkReport:
+    """``found`` exactly when a payload with a valid checksum was read above the threshold: a found
+    mark always says whose it is, and an unreadable one is reported not found."""
+
     found: bool
-    payload: str | None  # "gggggggg-mmmm" (generation id, model id) when the CRC checks
+    payload: str | None  # "gggggggg-mmmm" (generation id, model id); set exactly when found
     generation_id: int | None
     model_id16: int | None
     confidence: float
     score: float
     threshold: float
+    geometry: dict | None  # how the picture was changed since stamping (scale, angle, flipped), when found
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,12 @@ def verify(
     img = open_image(data, mode=None, transpose=False)  # ImageRejected (a ValueError) says what is wrong
 
     found = watermark.detect(img, s.guard.watermark_key, threshold=s.guard.watermark_threshold)
-    payload = found.payload if found.present else None
+    payload = found.payload
     wm = WatermarkReport(
         found=found.present, payload=payload.hex if payload else None,
         generation_id=payload.generation if payload else None, model_id16=payload.model if payload else None,
         confidence=round(found.confidence, 4), score=round(found.score, 2), threshold=found.threshold,
+        geometry={"scale": found.scale, "angle": found.angle, "flipped": found.flipped} if payload else None,
     )
     params, source = _read_text_metadata(img)
     c2pa = read_c2pa(data, SigningConfig.from_settings(s).trust_anchors_pem)
