@@ -94,6 +94,7 @@ def synthetic_dataset(out: Path, rows: int, source: Path, seed: int = 0) -> list
     import numpy as np
     import pyarrow as pa
 
+    from imagine.dataset import neardup
     from imagine.dataset import schema as s
     from imagine.dataset.card import write_card
     from imagine.dataset.versions import VersionInfo, commit_version, now_utc, open_images
@@ -117,6 +118,9 @@ def synthetic_dataset(out: Path, rows: int, source: Path, seed: int = 0) -> list
             "sha256": [os.urandom(32).hex() for _ in range(n)], "phash": [f"{h:016x}" for h in hashes],
             "policy_version": ["default@bench"] * n,
             "phash_bits": pa.FixedSizeListArray.from_arrays(pa.array(bits.reshape(-1)), 64),
+            # Random fingerprint bytes of the real sizes (unique, so the erasure proof can tell rows apart).
+            "fp_hashes": [os.urandom(8 * neardup.K) for _ in range(n)],
+            "fp_thumb": [os.urandom(3 * neardup.THUMB**2) for _ in range(n)],
         }).cast(s.IMAGES_SCHEMA)
         if start == 0:
             write_images_local(table, out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -191,3 +192,34 @@ def built(corpus, policy_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("ds") / "demo"
     report = build_dataset(corpus.manifest, corpus.owners, policy_file, out, export_events=False, progress=False)
     return out, report
+
+
+def crop(img: Image.Image, keep: float, seed: int) -> Image.Image:
+    rng = random.Random(seed)
+    w, h = img.size
+    cw, ch = round(w * keep), round(h * keep)
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    return img.crop((x, y, x + cw, y + ch))
+
+
+@pytest.fixture()
+def reposted(tmp_path):
+    """The test corpus plus a 20%-cropped re-post of p005 by another owner, and p005 deleted later."""
+    c = make_corpus(tmp_path / "corpus")
+    original = scene_image(5)
+    (c.root / "images/r_crop.jpg").write_bytes(jpeg_bytes(crop(original, 0.8, 1).resize((80, 80))))
+    posts = pq.read_table(c.manifest)
+    extra = pa.Table.from_pylist([{"post_id": "r_crop", "owner_id": "o_ok2", "image_uri": "images/r_crop.jpg",
+                                   "caption": "found this on the web", "visibility": "public",
+                                   "created_at": T0 + timedelta(days=2), "deleted_at": None}], schema=posts.schema)
+    pq.write_table(pa.concat_tables([posts, extra]), c.manifest)
+    with c.events.open("a") as fh:
+        fh.write(json.dumps({"event_id": "e5", "ts": "2024-02-03T09:00:00+00:00", "type": "post_deleted",
+                             "owner_id": "o_ok", "post_id": "p005", "visibility": None}) + "\n")
+    return c, original
+
+
+@pytest.fixture()
+def pictures():
+    """(scene_image, jpeg_bytes, crop) for tests that make their own copies."""
+    return scene_image, jpeg_bytes, crop

@@ -51,7 +51,7 @@ def test_apply_events_then_purge_erases_and_proves(dataset, corpus, policy_file,
     assert lance.dataset(str(dataset / "images.lance"), version=v1).count_rows(filter="post_id = 'p001'") == 1
     before = prove_absent(dataset, needles, control)
     assert before.conclusive and not before.erased
-    assert {h.kind for h in before.hits} == {"png", "sha256_hex", "phash_hex", "phash_bits"}
+    assert {h.kind for h in before.hits} == {"png", "sha256_hex", "phash_hex", "phash_bits", "fp_hashes", "fp_thumb"}
     assert revocations.status(dataset)["p001"].status == "applied"
 
     # Applying the same events again changes nothing.
@@ -105,5 +105,6 @@ def test_build_with_events_decides_revocations_before_fetching(corpus, policy_fi
     assert {p: dec[p]["reason"] for p in REVOKED} == dict.fromkeys(REVOKED, "revoked_by_event")
     assert dec["p002"]["detail"] == "visibility_changed:e2" and dec["p004"]["reason"] == "included"
     assert report.counts_by_reason["revoked_by_event"] == 3
-    # y_exact duplicated p001; with p001 revoked it is no longer a duplicate of anything kept.
-    assert dec["y_exact"]["reason"] == "included"
+    # y_exact copies p001 and y_near re-encodes p002: copies of revoked pictures stay out too.
+    assert dec["y_exact"]["reason"] == dec["y_near"]["reason"] == "copy_of_excluded"
+    assert dec["y_exact"]["detail"] == "p001 (revoked_by_event)"

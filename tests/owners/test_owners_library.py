@@ -97,13 +97,21 @@ def test_was_this_used_finds_training_images_in_every_version(world):
     assert exact.matches[0].post_id == target and exact.matches[0].exact and exact.matches[0].owner_id == owner_id
     assert exact.matches[0].models == [MODEL_ID]
 
-    # A re-post by someone else: resized and re-encoded, so only the perceptual hash can find it.
+    # A re-post by someone else: resized and re-encoded, so only the fingerprint can find it.
     buf = io.BytesIO()
     repost = Image.open(original).convert("RGB")
     repost.resize((repost.width * 3 // 2, repost.height * 3 // 2)).save(buf, "JPEG", quality=85)
     near = was_this_used(world.dataset, buf.getvalue(), registry=world.registry)
     assert near.answer in ("yes", "possibly") and near.matches[0].post_id == target
     assert near.matches[0].owner_id is None  # never reveal who owns a photo to someone else
+
+    # A 20%-cropped copy (80% of each side, off-centre): the crop-robust fingerprint finds it.
+    src = Image.open(original).convert("RGB")
+    w, h = src.size
+    cropped = io.BytesIO()
+    src.crop((w // 5, 0, w, h * 4 // 5)).save(cropped, "JPEG", quality=90)
+    crop_hit = was_this_used(world.dataset, cropped.getvalue(), registry=world.registry)
+    assert crop_hit.answer == "yes" and crop_hit.matches[0].post_id == target
 
     blank = io.BytesIO()
     Image.new("RGB", (64, 64), (3, 200, 7)).save(blank, "PNG")

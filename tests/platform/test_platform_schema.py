@@ -59,3 +59,12 @@ def test_describe_scene_canonical_casual_and_held_out():
             assert captions.describe_foreign(s, language)
     with pytest.raises(ValueError):
         captions.describe_scene(scene, style="poetic")
+
+
+def test_iptc_no_ai_training_values_reserve_and_unspecified_does_not():
+    from imagine.platform.metadata import DMI_UNSPECIFIED, SIGNAL_DMI_NO_AI
+
+    for value in ("DMI-ALLOWED-noaitraining", "DMI-ALLOWED-noaigentraining"):
+        packet = xmp_packet(dmi_value=f"http://ns.useplus.org/ldf/vocab/{value}")
+        assert read_training_signals(packet) == {SIGNAL_DMI_NO_AI}
+    assert read_training_signals(xmp_packet(dmi_value=DMI_UNSPECIFIED)) == frozenset()

@@ -30,8 +30,10 @@ from imagine.dataset.consent import ConsentStage, Revocation
 from imagine.dataset.dedupe import find_duplicates
 from imagine.dataset.events import read_events, revocations_for
 from imagine.dataset.load import LoadStage
+from imagine.dataset.neardup import FingerprintIndex
 from imagine.dataset.policy import Policy
 from imagine.dataset.recaption import RecaptionStage, captioner_card, load_captioner
+from imagine.dataset.reposts import copies_of, fingerprint_files
 from imagine.dataset.runner import make_runner
 from imagine.dataset.transform import TransformStage
 from imagine.dataset.versions import VersionInfo, commit_version, now_utc, recover
@@ -154,10 +156,17 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     output = runner.run(table, stages, batch_size=batch_size)
     t_stages = time.perf_counter() - t0
 
-    # Dedupe among the rows still included, then write the kept ones.
+    # Copies of protected pictures (revoked, deleted, opted out) go, whoever posted them.
     t0 = time.perf_counter()
     meta = output.meta.sort_by("post_id")
-    inc = meta.filter(pc.field("included"))
+    copies: dict[str, str] = {}
+    if pol.revoke_near_duplicates:
+        copies = _copies_of_protected(table, meta, base_dir, settings)
+    t_copies = time.perf_counter() - t0
+
+    # Dedupe among the rows still included, then write the kept ones.
+    t0 = time.perf_counter()
+    inc = meta.filter(pc.field("included") & ~pc.field("post_id").isin(pa.array(sorted(copies), pa.string())))
     dupes = find_duplicates(inc.column("post_id").to_pylist(), inc.column("sha256").to_pylist(),
                             inc.column("phash").to_pylist(), inc.column("created_at").to_pylist(),
                             max_distance=settings.phash_distance)
@@ -173,7 +182,9 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
     decided_at = now_utc()
     rows = meta.to_pylist()
     for r in rows:
-        if r["post_id"] in dupes:
+        if r["post_id"] in copies:
+            r.update(included=False, reason=s.COPY_OF_EXCLUDED, detail=copies[r["post_id"]])
+        elif r["post_id"] in dupes:
             r.update(included=False, reason=s.DUPLICATE_OF, detail=dupes[r["post_id"]])
     decisions = pa.Table.from_pylist([
         {"dataset_version": version, "post_id": r["post_id"], "owner_id": r["owner_id"], "included": r["included"],
@@ -181,7 +192,7 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
          "policy_version": pol.label, "decided_at": decided_at} for r in rows], schema=s.DECISIONS_SCHEMA)
     append_decisions(out, decisions)
     counts = dict(Counter(r["reason"] for r in rows))
-    stage_seconds = dict(output.stage_seconds, dedupe=t_dedupe, write=t_write)
+    stage_seconds = dict(output.stage_seconds, copies=t_copies, dedupe=t_dedupe, write=t_write)
     card = {
         "dataset": out.name, "version": version, "kind": "build", "created_at": decided_at.isoformat(),
         "rows": len(keep), "posts": len(rows), "counts_by_reason": counts, "resolution": resolution,
@@ -202,6 +213,20 @@ def build_dataset(manifest: Path | str, owners: Path | str, policy: Path | None 
                          {"stages": t_stages, "dedupe": t_dedupe, "write": t_write}, output.pool_cpu_seconds)
     log.info("dataset %s v%d: %d rows of %d posts in %.1fs", out, version, len(keep), len(rows), report.seconds)
     return report
+
+
+def _copies_of_protected(table: pa.Table, meta: pa.Table, base_dir: str, settings) -> dict[str, str]:
+    """``{included post: protected post (reason)}`` for included rows that copy a protected picture."""
+    protected = meta.filter(pc.is_in(meta.column("reason"), pa.array(s.COPY_PROTECTED, pa.string())))
+    inc = meta.filter(pc.field("included"))
+    if not protected.num_rows or not inc.num_rows:
+        return {}
+    reason_of = dict(zip(protected.column("post_id").to_pylist(), protected.column("reason").to_pylist()))
+    files = table.filter(pc.is_in(table.column("post_id"), protected.column("post_id"))).select(["post_id", "image_uri"])
+    probes = fingerprint_files(files.to_pylist(), base_dir, max_pixels=settings.max_pixels, min_side=settings.min_side)
+    index = FingerprintIndex.from_columns(inc.column("fp_hashes").to_pylist(), inc.column("fp_thumb").to_pylist())
+    found = copies_of(index, inc.column("post_id").to_pylist(), inc.column("sha256").to_pylist(), probes)
+    return {pid: f"{rid} ({reason_of[rid]})" for pid, rid in found.items()}
 
 
 def _tag(dataset_dir: Path, version: int) -> None:

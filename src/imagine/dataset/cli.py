@@ -129,7 +129,7 @@ def lookup_cmd(
         if not matches:
             typer.echo("no matching image in the latest version")
         for m in matches:
-            typer.echo(f"{m.post_id} (owner {m.owner_id}): distance {m.distance}, confidence {m.confidence}, "
+            typer.echo(f"{m.post_id} (owner {m.owner_id}): hash distance {m.distance}, pixel rmse {m.rmse}, confidence {m.confidence}, "
                        f"{'exact file, ' if m.exact else ''}versions {m.versions}")
         return
     histories = [lookup.lookup_post(ds, post)] if post is not None else lookup.lookup_owner(ds, owner)

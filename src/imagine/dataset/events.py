@@ -7,7 +7,10 @@ policy does not allow, and the owner-level ``owner_opted_out`` and ``account_del
 of the owner). The new version is a Lance delete (rows only *marked* deleted: the bytes stay on
 disk and old versions still return them until ``purge``). Each revoked post gets the decision
 ``revoked_by_event`` with the event id and time, and a ``revocations.parquet`` record (status
-``applied``). Applying the same events again changes nothing.
+``applied``). With the policy's ``[revocation] near_duplicates`` (default on), every row whose
+picture copies a revoked one (same file, re-encode, resize, crop; by anyone) is revoked with it:
+same event, detail ``...:near_duplicate_of:<revoked post>``. Applying the same events again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import pyarrow.compute as pc
 from imagine.dataset import revocations
 from imagine.dataset import schema as s
 from imagine.dataset.card import code_version, file_digest, read_card, write_card
+from imagine.dataset.neardup import Fingerprint, FingerprintIndex
 from imagine.dataset.policy import Policy
+from imagine.dataset.reposts import copies_of
 from imagine.dataset.versions import (
     VersionInfo, commit_version, latest_version, now_utc, open_images, recover,
 )
@@ -111,6 +116,18 @@ def pending_post_events(dataset_dir: Path, events: Path, policy: Path | None = N
     return revocations_for(read_events(events), posts, pol.allowed_visibilities)
 
 
+def _copies(ds, revoked: dict[str, Event]) -> dict[str, str]:
+    """Rows of ``ds`` (a Lance version) that copy the picture of a revoked row: ``{post: revoked post}``."""
+    table = ds.to_table(columns=["post_id", "sha256", "fp_hashes", "fp_thumb"])
+    ids = table.column("post_id").to_pylist()
+    sha = table.column("sha256").to_pylist()
+    index = FingerprintIndex.from_columns(table.column("fp_hashes").to_pylist(), table.column("fp_thumb").to_pylist())
+    rows = {pid: i for i, pid in enumerate(ids)}
+    probes = {pid: (Fingerprint(index.hashes[rows[pid]], index.thumbs[rows[pid]]), sha[rows[pid]])
+              for pid in revoked if pid in rows}
+    return copies_of(index, ids, sha, probes)
+
+
 @dataclass
 class ApplyReport:
     version: int | None  # None: nothing to revoke, no new version
@@ -133,6 +150,10 @@ def apply_events(dataset_dir: Path, events: Path, *, policy: Path | None = None)
     ds = open_images(dataset_dir, base)
     posts = ds.to_table(columns=["post_id", "owner_id"])
     revoked = revocations_for(read_events(events), posts, pol.allowed_visibilities)
+    copy_of: dict[str, str] = {}
+    if revoked and pol.revoke_near_duplicates:  # every copy of a revoked picture goes with it
+        copy_of = _copies(ds, revoked)
+        revoked.update({pid: revoked[rid] for pid, rid in copy_of.items()})
     if not revoked:
         return ApplyReport(None, 0, {}, time.perf_counter() - t0)
 
@@ -151,8 +172,10 @@ def apply_events(dataset_dir: Path, events: Path, *, policy: Path | None = None)
         r["decided_at"] = applied_at
         ev = revoked.get(r["post_id"])
         if ev is not None:
-            r.update(included=False, reason=s.REVOKED_BY_EVENT, detail=f"{ev.type}:{ev.event_id}",
-                     event_id=ev.event_id, event_ts=ev.ts)
+            detail = f"{ev.type}:{ev.event_id}"
+            if r["post_id"] in copy_of:
+                detail += f":near_duplicate_of:{copy_of[r['post_id']]}"
+            r.update(included=False, reason=s.REVOKED_BY_EVENT, detail=detail, event_id=ev.event_id, event_ts=ev.ts)
     append_decisions(dataset_dir, pa.Table.from_pylist(rows, schema=s.DECISIONS_SCHEMA))
 
     owner_of = dict(zip(posts.column("post_id").to_pylist(), posts.column("owner_id").to_pylist()))

@@ -3,9 +3,9 @@
 - ``lookup_post`` / ``lookup_owner``: every committed version's decision for the post(s), the
   versions that contained it, its revocation state (revoked at t, purged at t'), and the models
   trained on any of those versions (``imagine.model.registry.models_for_versions``).
-- ``lookup_image``: an image (file, bytes or PIL image) sent through the training transform and
-  matched on the perceptual hash against the latest version (vector index on ``phash_bits``:
-  squared L2 of 0/1 bits = Hamming distance), plus exact sha256 when given the original bytes.
+- ``lookup_image``: an image (file, bytes or PIL image) matched against the latest version by its
+  crop-robust fingerprint (``neardup.py``: window hashes, then an aligned pixel check), so a
+  cropped, re-encoded or resized copy is found, plus exact sha256 when given the original bytes.
   Used by the memorization guard and the owners' "was this photo used?" page.
 """
 
@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from imagine.dataset import revocations
+from imagine.dataset import neardup, revocations
 from imagine.dataset.revocations import PostRevocation
-from imagine.dataset.transform import phash_of, transform_image
 from imagine.dataset.versions import latest_version, list_versions, open_images
 from imagine.dataset.write import read_decisions
 from imagine.images import open_image, read_capped
@@ -122,10 +120,11 @@ def lookup_owner(dataset_dir: Path, owner_id: str, *, registry: Path | None = No
 class Match:
     post_id: str
     owner_id: str
-    distance: int  # Hamming bits between perceptual hashes (0 for an exact sha256 match)
-    confidence: float  # 1.0 exact file; falls linearly to 0 at 2x the near-duplicate threshold
+    distance: int  # Hamming bits between the best frame/window hash pair (0 for an exact sha256 match)
+    confidence: float  # 1.0 exact file or identical pixels; falls linearly to 0 at 2x neardup.MAX_RMSE
     versions: list[int]
     exact: bool = False
+    rmse: float = 0.0  # pixel distance of the aligned check (8-bit levels); 0 for an exact file
 
 
 def _as_image(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path, bytes or PIL image
@@ -135,37 +134,41 @@ def _as_image(image) -> tuple[Image.Image, bytes | None]:  # noqa: ANN001 - path
     return open_image(data), data  # upright RGB; a hostile file raises ImageRejected before decoding
 
 
-def lookup_image(dataset_dir: Path, image, *, max_distance: int | None = None, k: int = 5,
-                 resolution: int | None = None, sha256: str | None = None) -> list[Match]:
-    """Rows of the latest version that look like ``image``, nearest first.
+def confidence(rmse: float) -> float:
+    return round(max(0.0, 1 - rmse / (2 * neardup.MAX_RMSE)), 3)
 
-    ``sha256`` (of the original file) adds the exact match when ``image`` is an already opened PIL image.
+
+def match_version(ds, image: Image.Image, sha256: str | None, *, max_rmse: float) -> dict[str, Match]:
+    """Rows of one Lance version of images.lance that hold ``image``: exact file (``sha256`` of the
+    original file, when known), or a confirmed copy."""
+    table = ds.to_table(columns=["post_id", "owner_id", "sha256", "fp_hashes", "fp_thumb"])
+    ids, owners = table.column("post_id").to_pylist(), table.column("owner_id").to_pylist()
+    hits: dict[str, Match] = {}
+    if sha256 is not None:
+        for pid, oid, sha in zip(ids, owners, table.column("sha256").to_pylist()):
+            if sha == sha256:
+                hits[pid] = Match(pid, oid, 0, 1.0, [], exact=True)
+    index = neardup.FingerprintIndex.from_columns(table.column("fp_hashes").to_pylist(),
+                                                  table.column("fp_thumb").to_pylist())
+    for row, dist, rmse in index.matches(neardup.fingerprint(image), max_rmse=max_rmse):
+        if ids[row] not in hits:
+            hits[ids[row]] = Match(ids[row], owners[row], dist, confidence(rmse), [], rmse=round(rmse, 2))
+    return hits
+
+
+def lookup_image(dataset_dir: Path, image, *, max_rmse: float | None = None, sha256: str | None = None) -> list[Match]:
+    """Rows of the latest version that hold ``image`` (also cropped, re-encoded, resized), nearest first.
+
+    ``max_rmse``: pixel distance of the check (default ``neardup.MAX_RMSE``; the owners' page asks
+    for twice that to also report "possibly"). ``sha256`` (of the original file) adds the exact
+    match when ``image`` is an already opened PIL image.
     """
-    from imagine.config import get_settings
-
-    settings = get_settings().dataset
-    threshold = settings.phash_distance
-    max_distance = 2 * threshold if max_distance is None else max_distance
     dataset_dir = Path(dataset_dir)
-    ds = open_images(dataset_dir)
     img, data = _as_image(image)
     if data is not None:
         sha256 = hashlib.sha256(data).hexdigest()
-    res = resolution or _resolution(dataset_dir) or settings.resolution
-    _, bits = phash_of(transform_image(img, res))
-    hits: dict[str, Match] = {}
-    if sha256 is not None:
-        exact = ds.to_table(columns=["post_id", "owner_id"], filter=f"sha256 = {_quote(sha256)}")
-        for pid, oid in zip(exact.column("post_id").to_pylist(), exact.column("owner_id").to_pylist()):
-            hits[pid] = Match(pid, oid, 0, 1.0, [], exact=True)
-    if ds.count_rows():
-        near = ds.to_table(columns=["post_id", "owner_id", "_distance"],
-                           nearest={"column": "phash_bits", "q": bits.astype(np.float32), "k": k})
-        for pid, oid, dist in zip(near.column("post_id").to_pylist(), near.column("owner_id").to_pylist(),
-                                  near.column("_distance").to_pylist()):
-            d = int(round(dist))
-            if d <= max_distance and pid not in hits:
-                hits[pid] = Match(pid, oid, d, round(max(0.0, 1 - d / (2 * max(threshold, 1))), 3), [])
+    hits = match_version(open_images(dataset_dir), img, sha256,
+                         max_rmse=neardup.MAX_RMSE if max_rmse is None else max_rmse)
     if hits:
         quoted = ", ".join(_quote(p) for p in hits)
         dec = read_decisions(dataset_dir, filter=f"included AND post_id IN ({quoted})",
@@ -174,11 +177,4 @@ def lookup_image(dataset_dir: Path, image, *, max_distance: int | None = None, k
             hits[pid].versions.append(v)
         for m in hits.values():
             m.versions.sort()
-    return sorted(hits.values(), key=lambda m: (m.distance, m.post_id))
-
-
-def _resolution(dataset_dir: Path) -> int | None:
-    from imagine.dataset.card import read_card
-
-    versions = list_versions(dataset_dir)
-    return read_card(dataset_dir, versions[-1].version).get("resolution") if versions else None
+    return sorted(hits.values(), key=lambda m: (not m.exact, m.rmse, m.distance, m.post_id))

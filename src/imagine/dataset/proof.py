@@ -1,7 +1,8 @@
 """Proof of erasure: scan every file under a folder for the bytes and hashes of erased images.
 
 Needles per erased post: its stored PNG bytes, its sha256 (hex text and the raw 32 bytes), its
-perceptual hash (hex text) and its ``phash_bits`` vector (64 float32 0/1 values).
+perceptual hash (hex text), its ``phash_bits`` vector (64 float32 0/1 values) and its crop-robust
+fingerprint (window hashes and thumbnail bytes).
 
 Byte needles (all at least 15 bytes): any occurrence covers exactly one 8-byte-aligned file word
 inside the needle's 15-byte "anchor" span (taken from a high-entropy part: the middle of the PNG
@@ -29,7 +30,8 @@ import numpy as np
 MIN_NEEDLE = 15
 ONE_F32 = 0x3F800000
 # Kinds a stored row actually holds on disk (the raw digest is searched too, but never stored).
-STORED_KINDS = ("png", "sha256_hex", "phash_hex", "phash_bits")
+STORED_KINDS = ("png", "sha256_hex", "phash_hex", "phash_bits", "fp_hashes", "fp_thumb")
+_MID_ANCHOR = ("png", "fp_hashes", "fp_thumb")  # high-entropy middles; their starts can be common
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Needle:
     @property
     def anchor(self) -> int:
         """Start of the 15-byte span whose aligned word is looked up (mid-file for PNGs)."""
-        return max(0, min(len(self.data) // 2, len(self.data) - MIN_NEEDLE)) if self.kind == "png" else 0
+        return max(0, min(len(self.data) // 2, len(self.data) - MIN_NEEDLE)) if self.kind in _MID_ANCHOR else 0
 
 
 def needles_for(row: dict) -> list[Needle]:
@@ -51,7 +53,9 @@ def needles_for(row: dict) -> list[Needle]:
            Needle(pid, "sha256_hex", row["sha256"].encode()),
            Needle(pid, "sha256_raw", bytes.fromhex(row["sha256"])),
            Needle(pid, "phash_hex", row["phash"].encode()),
-           Needle(pid, "phash_bits", np.asarray(row["phash_bits"], dtype="<f4").tobytes())]
+           Needle(pid, "phash_bits", np.asarray(row["phash_bits"], dtype="<f4").tobytes()),
+           Needle(pid, "fp_hashes", bytes(row["fp_hashes"])),
+           Needle(pid, "fp_thumb", bytes(row["fp_thumb"]))]
     for n in out:
         if len(n.data) < MIN_NEEDLE:
             raise ValueError(f"needle {n.kind} of {pid} is shorter than {MIN_NEEDLE} bytes")

@@ -35,7 +35,7 @@ from imagine.dataset.write import append_decisions, build_indices, read_decision
 
 log = logging.getLogger(__name__)
 
-NEEDLE_COLUMNS = ["post_id", "image", "sha256", "phash", "phash_bits"]
+NEEDLE_COLUMNS = ["post_id", "image", "sha256", "phash", "phash_bits", "fp_hashes", "fp_thumb"]
 CONTROL_ROWS = 3
 
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 Stage = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 META_COLUMNS = ["post_id", "owner_id", "created_at", "included", "reason", "detail", "event_id", "event_ts",
-                "sha256", "phash"]
+                "sha256", "phash", "fp_hashes", "fp_thumb"]
 
 
 def stage_name(stage: Stage) -> str:

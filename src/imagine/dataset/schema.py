@@ -33,13 +33,16 @@ DECOMPRESSION_BOMB = "decompression_bomb"
 TOO_SMALL = "too_small"
 RESERVED_BY_METADATA = "reserved_by_metadata"
 DUPLICATE_OF = "duplicate_of"
+COPY_OF_EXCLUDED = "copy_of_excluded"  # a copy (re-post, crop, ...) of a revoked / deleted / opted-out photo
+# Posts whose pictures must not come back as someone's copy (policy [revocation] near_duplicates).
+COPY_PROTECTED = ("revoked_by_event", "deleted", "account_deleted", "owner_opted_out")
 
 CONSENT_REASONS = (
     NOT_PUBLIC, DELETED, OWNER_OPTED_OUT, OWNER_MINOR, OWNER_UNKNOWN, REGION_EXCLUDED,
     REGION_OPT_IN_REQUIRED, ACCOUNT_DELETED, OUTSIDE_CUTOFF, REVOKED_BY_EVENT,
 )
 ALL_REASONS = (INCLUDED, *CONSENT_REASONS, CAPTION_NOT_ENGLISH, CAPTION_EMPTY, CAPTION_TOO_LONG, FETCH_FAILED, NOT_AN_IMAGE,
-               TRUNCATED, DECOMPRESSION_BOMB, TOO_SMALL, RESERVED_BY_METADATA, DUPLICATE_OF)
+               TRUNCATED, DECOMPRESSION_BOMB, TOO_SMALL, RESERVED_BY_METADATA, DUPLICATE_OF, COPY_OF_EXCLUDED)
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -59,6 +62,10 @@ IMAGES_SCHEMA = pa.schema([
     pa.field("policy_version", pa.string()),
     # The 64 phash bits as 0/1 floats: squared L2 between two rows is their Hamming distance.
     pa.field("phash_bits", pa.list_(pa.float32(), PHASH_BITS)),
+    # Crop-robust fingerprint (neardup.py): window hashes (little-endian uint64 each) and a
+    # 32 x 32 RGB thumbnail of the whole original frame; used to find re-posts and copies.
+    pa.field("fp_hashes", pa.binary(), metadata=_VERBATIM),
+    pa.field("fp_thumb", pa.binary(), metadata=_VERBATIM),
     # What the image shows, written by the recaption stage's captioner (null: none configured or nothing seen).
     pa.field("descriptive_caption", pa.string()),
 ])

@@ -35,7 +35,8 @@ def image_rows(table: pa.Table, policy_version: str) -> pa.Table:
         "caption": table.column("train_caption"), "raw_caption": table.column("caption"),
         "sha256": table.column("sha256"),
         "phash": table.column("phash"), "policy_version": pa.array([policy_version] * n, pa.string()),
-        "phash_bits": table.column("phash_bits"),
+        "phash_bits": table.column("phash_bits"), "fp_hashes": table.column("fp_hashes"),
+        "fp_thumb": table.column("fp_thumb"),
         "descriptive_caption": (table.column("descriptive_caption") if "descriptive_caption" in table.column_names
                                 else pa.nulls(n, pa.string())),
     }

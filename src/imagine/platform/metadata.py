@@ -31,6 +31,15 @@ DMI_PROHIBITING = frozenset(
         "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING",
     }
 )
+# IPTC's newer "allowed except AI training" values: also a reservation of AI training (their own
+# signal). DMI-UNSPECIFIED says nothing and is not a reservation.
+DMI_NO_AI_TRAINING = frozenset(
+    {
+        "http://ns.useplus.org/ldf/vocab/DMI-ALLOWED-noaitraining",
+        "http://ns.useplus.org/ldf/vocab/DMI-ALLOWED-noaigentraining",
+    }
+)
+DMI_UNSPECIFIED = "http://ns.useplus.org/ldf/vocab/DMI-UNSPECIFIED"
 CAWG_LABEL = "cawg.training-mining"
 CAWG_XMP_NS = "https://imagine.invalid/ns/cawg-training-mining/1.0/"
 # CAWG entries that forbid what a text-to-image training run does.
@@ -38,6 +47,7 @@ CAWG_TRAINING_ENTRIES = ("cawg.ai_generative_training", "cawg.ai_training")
 
 SIGNAL_DMI = "xmp_dmi_prohibited"
 SIGNAL_CAWG = "cawg_not_allowed"
+SIGNAL_DMI_NO_AI = "xmp_dmi_noaitraining"
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _PACKET = re.compile(rb"<x:xmpmeta.*?</x:xmpmeta>", re.DOTALL)
@@ -49,11 +59,11 @@ def cawg_assertion() -> dict:
     return {"label": CAWG_LABEL, "data": {"entries": entries}}
 
 
-def xmp_packet(*, dmi_prohibited: bool = False, cawg_not_allowed: bool = False) -> bytes:
+def xmp_packet(*, dmi_prohibited: bool = False, cawg_not_allowed: bool = False, dmi_value: str | None = None) -> bytes:
     """An XMP packet carrying the chosen signals (also an ordinary creator tool field, like real files)."""
     attributes = ['xmlns:xmp="http://ns.adobe.com/xap/1.0/"', 'xmp:CreatorTool="imagine demo platform"']
-    if dmi_prohibited:
-        attributes += [f'xmlns:plus="{PLUS_NS}"', f'plus:DataMining="{DMI_PROHIBITED}"']
+    if dmi_prohibited or dmi_value:
+        attributes += [f'xmlns:plus="{PLUS_NS}"', f'plus:DataMining="{dmi_value or DMI_PROHIBITED}"']
     if cawg_not_allowed:
         payload = json.dumps(cawg_assertion(), sort_keys=True, separators=(",", ":"))
         attributes += [f'xmlns:imaginecawg="{CAWG_XMP_NS}"', f"imaginecawg:TrainingMining={quoteattr(payload)}"]
@@ -79,7 +89,7 @@ def _properties(packet: bytes) -> dict[str, str]:
 
 
 def read_training_signals(data: bytes) -> frozenset[str]:
-    """The "do not train" signals in a file's bytes: a subset of {SIGNAL_DMI, SIGNAL_CAWG}.
+    """The "do not train" signals in a file's bytes: a subset of {SIGNAL_DMI, SIGNAL_DMI_NO_AI, SIGNAL_CAWG}.
 
     A packet that is not well-formed XML carries no readable signal and is ignored only after
     every other packet was read; bytes with no packet give the empty set.
@@ -90,8 +100,11 @@ def read_training_signals(data: bytes) -> frozenset[str]:
             props = _properties(match.group(0))
         except ET.ParseError:
             continue
-        if props.get(f"{{{PLUS_NS}}}DataMining") in DMI_PROHIBITING:
+        dmi = props.get(f"{{{PLUS_NS}}}DataMining")
+        if dmi in DMI_PROHIBITING:
             signals.add(SIGNAL_DMI)
+        elif dmi in DMI_NO_AI_TRAINING:
+            signals.add(SIGNAL_DMI_NO_AI)
         raw = props.get(f"{{{CAWG_XMP_NS}}}TrainingMining")
         if raw:
             assertion = json.loads(raw)
