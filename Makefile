@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-quick browser train-default bench clean
+.PHONY: install demo test test-quick browser train-default train-default-gpu train-default-resume bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -55,3 +55,19 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var test-artifacts
+
+# The chosen recipe at GPU size on one GPU (docs/model.md): demo platform and recaptioned dataset
+# prepared on all cores, bf16 training (default-gpu.toml), then the benchmark at 8 prompts per
+# category. Model + card + benchmark JSON land in $OUT when set (else var/recipe).
+train-default-gpu: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m imagine.model.recipe --config default-gpu --posts 60000 --workers $$(nproc) \
+		--prompts-per-category 8 --out $${OUT:-var/recipe}
+
+# Continue the default's training from the checkpoint copy tracked in training/default-model/
+# (weights, optimiser, EMA, RNG, data position, config): works on a fresh machine, the dataset is
+# rebuilt from the same seed and matched by digest (docs/model-default.md).
+train-default-resume: install
+	test -f var/default/platform/posts.parquet || $(BIN)/imagine platform demo --posts 20000 --seed 0 --out var/default/platform --workers 1
+	test -d var/default/dataset/images.lance || $(BIN)/imagine dataset build --manifest var/default/platform/posts.parquet --owners var/default/platform/owners.parquet --out var/default/dataset
+	HF_HUB_OFFLINE=1 $(BIN)/imagine --data-home var/default/home train --dataset var/default/dataset \
+		--config src/imagine/model/configs/default-recaptioned.toml --out var/models/default-recaptioned --mirror training/default-model

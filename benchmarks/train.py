@@ -26,10 +26,10 @@ def bare_loop(cfg, batch_size: int):
     """A closure doing one plain diffusion training step on fixed in-memory tensors."""
     import torch
 
-    from imagine.model.factory import build_unet, training_scheduler
+    from imagine.model.factory import build_denoiser, training_scheduler
 
     torch.manual_seed(0)
-    unet = build_unet(cfg.model).train()
+    unet = build_denoiser(cfg.model).train()
     sched = training_scheduler(cfg.model)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.train.learning_rate)
     x0 = torch.rand(batch_size, 3, cfg.model.resolution, cfg.model.resolution) * 2 - 1

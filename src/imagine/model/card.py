@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,36 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+# An absolute path inside any text: a "/" not preceded by a word character, ":" or "/" (URLs keep theirs).
+_ABSOLUTE = re.compile(r"(?<![\w.:/~])/[^\s'\"`,;()\[\]{}]+")
+
+
+def portable(value: Any, base: Path | None = None) -> Any:
+    """``value`` with every absolute path made relative to ``base`` (the working directory), or cut to its
+    last component when it lies outside: a card that travels with a model says nothing about the disk
+    of the machine that trained it."""
+    base = Path(base or Path.cwd()).resolve()
+
+    def fix(match: re.Match) -> str:
+        path = Path(match.group(0))
+        try:
+            return path.resolve().relative_to(base).as_posix() or "."
+        except ValueError:
+            return path.name or "."
+
+    if isinstance(value, str):
+        return _ABSOLUTE.sub(fix, value)
+    if isinstance(value, dict):
+        return {k: portable(v, base) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, base) for v in value]
+    return value
+
+
 def write_card(folder: Path, card: dict[str, Any]) -> None:
-    """Write ``card.json`` and ``CARD.md`` into the pipeline folder."""
+    """Write ``card.json`` and ``CARD.md`` into the pipeline folder (paths made portable first)."""
     folder = Path(folder)
+    card = portable(card)
     atomic_write(folder / CARD_JSON, json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
     atomic_write(folder / CARD_MD, render_markdown(card))
 
@@ -63,6 +91,16 @@ def update_metrics(folder: Path, metrics: dict[str, Any]) -> dict[str, Any]:
     card.setdefault("metrics", {}).update(metrics)
     write_card(folder, card)
     return card
+
+
+def _caption_lines(captions: dict[str, Any] | None) -> list[str]:
+    if not captions:
+        return ["- the users' captions only (no descriptive captions recorded)"]
+    return [
+        f"- captioner of the descriptive captions: {json.dumps(captions.get('captioner'))}",
+        f"- descriptive share: configured {captions.get('descriptive_ratio')}, measured {captions.get('descriptive_share_measured')}",
+        f"- held-out benchmark words scrubbed from training captions: {captions.get('held_out_words_scrubbed')}",
+    ]
 
 
 def render_markdown(card: dict[str, Any]) -> str:
@@ -83,10 +121,15 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- command: `{train.get('command')}`",
         f"- seed: {train.get('seed')}",
         f"- steps: {train.get('steps')} (samples seen: {train.get('samples_seen')})",
-        f"- wall time: {train.get('wall_seconds', 0) / 60:.1f} min",
+        f"- architecture: {train.get('architecture', 'unet')}, {train.get('parameters')} parameters",
+        f"- wall time: {train.get('wall_seconds', 0) / 60:.1f} min; CPU time of the training process: "
+        + (f"{train['cpu_seconds'] / 60:.1f} min" if train.get("cpu_seconds") is not None else "not recorded"),
         f"- final loss (mean of last 50 steps): {train.get('final_loss')}",
         f"- hardware: {json.dumps(card.get('hardware', {}))}",
         f"- weights: EMA, stored as {train.get('save_dtype')}",
+        "",
+        "## Captions",
+        *_caption_lines(card.get("captions")),
         "",
         "## Config",
         "```json",

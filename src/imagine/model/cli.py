@@ -14,11 +14,12 @@ def train_command(
     config: Annotated[str, typer.Option("--config", help="Training config: a shipped name (default, tiny) or a TOML path.")] = "default",
     version: Annotated[Optional[int], typer.Option("--version", help="Dataset (Lance) version; default: the latest.")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from the newest checkpoint in --out.")] = True,
+    mirror: Annotated[Optional[Path], typer.Option("--mirror", help="Keep a copy of the newest checkpoint here (e.g. a git-tracked folder); resume from it when --out has none.")] = None,
 ) -> None:
     """Train a text-to-image model on a dataset version (accelerate; `accelerate launch -m imagine train ...` for many processes)."""
     from imagine.model.train import train
 
-    result = train(dataset, version, config, out, resume)
+    result = train(dataset, version, config, out, resume, mirror=mirror)
     if result.model_id:
         typer.echo(f"{result.model_id}: {result.steps} steps, {result.wall_seconds / 60:.1f} min -> {result.model_dir}")
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from imagine.dataset.recaption import COLUMN as DESCRIPTIVE
+
 IMAGES_TABLE = "images.lance"
 
 
@@ -53,8 +55,13 @@ class LanceImageStream:
         self.version = int(self.ds.version)
         self.resolution = resolution
         self.seed = seed
-        table = self.ds.to_table(columns=["caption", "sha256"])
+        names = set(self.ds.schema.names)
+        columns = ["caption", "sha256"] + ([DESCRIPTIVE] if DESCRIPTIVE in names else [])
+        table = self.ds.to_table(columns=columns)
         self.captions: list[str] = [c or "" for c in table.column("caption").to_pylist()]
+        # The recaption stage's caption per row (None: the dataset has none for it).
+        self.descriptive: list[str | None] = (table.column(DESCRIPTIVE).to_pylist() if DESCRIPTIVE in names
+                                              else [None] * len(self.captions))
         self._sha = table.column("sha256").to_pylist()
         if not self.captions:
             raise ValueError(f"{self.uri} version {self.version} has no rows to train on")
@@ -63,10 +70,10 @@ class LanceImageStream:
         return len(self.captions)
 
     def digest(self) -> str:
-        """sha256 over (row sha256, caption) in row order: what exactly this model saw."""
+        """sha256 over (row sha256, caption[, descriptive caption]) in row order: what exactly this model saw."""
         h = hashlib.sha256()
-        for sha, cap in zip(self._sha, self.captions):
-            h.update(f"{sha}\t{cap}\n".encode())
+        for sha, cap, desc in zip(self._sha, self.captions, self.descriptive):
+            h.update((f"{sha}\t{cap}\n" if desc is None else f"{sha}\t{cap}\t{desc}\n").encode())
         return h.hexdigest()
 
     def order(self, epoch: int) -> np.ndarray:

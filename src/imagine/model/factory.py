@@ -11,7 +11,16 @@ import torch
 from imagine.model.train_config import ModelConfig, TrainConfig, load_config
 
 
-def build_unet(model: ModelConfig):
+def build_denoiser(model: ModelConfig):
+    """The denoiser ``model.architecture`` names (see ``DENOISERS``); all share the UNet's call signature."""
+    try:
+        build = DENOISERS[model.architecture]
+    except KeyError:
+        raise ValueError(f"unknown architecture {model.architecture!r}; known: {', '.join(DENOISERS)}") from None
+    return build(model)
+
+
+def _unet(model: ModelConfig):
     """A ``UNet2DConditionModel`` for 3-channel pixels, cross-attending to 384-wide MiniLM states."""
     from diffusers import UNet2DConditionModel
 
@@ -34,6 +43,24 @@ def build_unet(model: ModelConfig):
         attention_head_dim=model.attention_head_dim,
         norm_num_groups=min(model.norm_num_groups, min(model.block_out_channels)),
     )
+
+
+def _mmdit(model: ModelConfig):
+    """An MMDiT (SD3's joint-attention transformer) over ``patch_size``² pixel patches and MiniLM tokens."""
+    from imagine.model.mmdit import ImagineMMDiT
+    from imagine.model.text_encoder import HIDDEN_SIZE
+
+    return ImagineMMDiT(
+        sample_size=model.resolution,
+        patch_size=model.patch_size,
+        num_layers=model.transformer_layers,
+        num_attention_heads=model.transformer_heads,
+        attention_head_dim=model.attention_head_dim,
+        cross_attention_dim=HIDDEN_SIZE,
+    )
+
+
+DENOISERS = {"unet": _unet, "mmdit": _mmdit}
 
 
 def training_scheduler(model: ModelConfig):
@@ -80,7 +107,7 @@ def build_pipeline(config: TrainConfig | str | None = None, *, seed: int | None 
     """A freshly initialised pipeline for ``config`` (a :class:`TrainConfig`, a shipped name or a path)."""
     cfg = load_config(config)
     torch.manual_seed(cfg.train.seed if seed is None else seed)
-    return assemble_pipeline(build_unet(cfg.model), cfg.model)
+    return assemble_pipeline(build_denoiser(cfg.model), cfg.model)
 
 
 TINY_MODEL = ModelConfig(
@@ -99,4 +126,4 @@ def tiny_pipeline(resolution: int = 32, seed: int = 0):
 
     torch.manual_seed(seed)
     model = replace(TINY_MODEL, resolution=resolution)
-    return assemble_pipeline(build_unet(model), model)
+    return assemble_pipeline(build_denoiser(model), model)

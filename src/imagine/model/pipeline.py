@@ -1,6 +1,7 @@
 """ImaginePipeline: pixel-space text-to-image diffusion conditioned on MiniLM token states.
 
-Components: ``unet`` (``UNet2DConditionModel``, ``cross_attention_dim=384``), ``scheduler``
+Components: ``unet`` (the denoiser: ``UNet2DConditionModel`` with ``cross_attention_dim=384``, or
+:class:`imagine.model.mmdit.ImagineMMDiT` behind the same call signature), ``scheduler``
 (any diffusers scheduler; DPM-Solver++ by default), ``text_encoder`` (frozen
 :class:`MiniLMTextEncoder`, saved as a config only) and ``tokenizer`` (MiniLM WordPiece).
 
@@ -21,6 +22,7 @@ import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput, SchedulerMixin, UNet2DConditionModel
 from diffusers.utils.torch_utils import randn_tensor
 
+from imagine.model.mmdit import ImagineMMDiT
 from imagine.model.text_encoder import MiniLMTextEncoder
 
 OUTPUT_TYPES = ("pil", "np", "pt")
@@ -49,7 +51,7 @@ class ImaginePipeline(DiffusionPipeline):
 
     def __init__(
         self,
-        unet: UNet2DConditionModel,
+        unet: UNet2DConditionModel | ImagineMMDiT,
         scheduler: SchedulerMixin,
         text_encoder: MiniLMTextEncoder,
         tokenizer: Any,

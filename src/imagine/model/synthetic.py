@@ -16,8 +16,12 @@ from pathlib import Path
 import numpy as np
 
 
-def write_scene_dataset(out: Path, rows: int = 64, seed: int = 0, *, resolution: int = 64, mode: str = "create") -> int:
-    """Write ``rows`` scenes to ``out/images.lance`` (``mode="append"`` adds a new version); returns the version."""
+def write_scene_dataset(out: Path, rows: int = 64, seed: int = 0, *, resolution: int = 64, mode: str = "create",
+                        descriptive: bool = False) -> int:
+    """Write ``rows`` scenes to ``out/images.lance`` (``mode="append"`` adds a new version); returns the version.
+
+    ``descriptive``: also the recaption stage's column, written by the demo captioner from the pixels.
+    """
     import imagehash
     import lance
     import pyarrow as pa
@@ -46,11 +50,18 @@ def write_scene_dataset(out: Path, rows: int = 64, seed: int = 0, *, resolution:
         records["sha256"].append(hashlib.sha256(data).hexdigest())
         records["phash"].append(str(imagehash.phash(image)))
         records["policy_version"].append("synthetic")
+    extra = {}
+    if descriptive:
+        from imagine.dataset.recaption import COLUMN, SceneCheckerCaptioner
+
+        images = [Image.open(io.BytesIO(b)).convert("RGB") for b in records["image"]]
+        extra[COLUMN] = pa.array(SceneCheckerCaptioner().describe(images), pa.string())
     table = pa.table({
         **{k: v for k, v in records.items() if k not in ("image", "caption_embedding")},
         "image": pa.array(records["image"], pa.binary()),
         "caption_embedding": pa.FixedSizeListArray.from_arrays(
             pa.array(np.concatenate(records["caption_embedding"]), pa.float32()), 384),
+        **extra,
     })
     uri = str(Path(out) / "images.lance")
     Path(out).mkdir(parents=True, exist_ok=True)

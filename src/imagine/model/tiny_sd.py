@@ -1,4 +1,4 @@
-"""A tiny, randomly initialised Stable-Diffusion-shaped pipeline, built and saved with nothing downloaded.
+"""A randomly initialised Stable-Diffusion-shaped pipeline (tiny, or SD 1.5's size), built with nothing downloaded.
 
 Why: ``--model PATH`` must work with *any* local diffusers text-to-image folder, and LoRA fine-tuning must
 be tested on a real SD-shaped checkpoint (UNet + VAE + CLIP text model + CLIP tokenizer). A real one is
@@ -59,11 +59,37 @@ def _vocab_and_merges() -> tuple[dict[str, int], list[str]]:
     return {tok: i for i, tok in enumerate(tokens)}, merges
 
 
-def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, inpainting: bool = False) -> "StableDiffusionPipeline":
-    """A random SD-shaped pipeline producing ``resolution``² images (latents are half that).
+# Component shapes: "tiny" (a few MB, for tests) and "sd15" (Stable Diffusion 1.5's sizes: an 860M-parameter
+# UNet, the 84M VAE, a 123M CLIP ViT-L text encoder; random weights, for timing the serving path on a GPU).
+SHAPES = {
+    "tiny": {
+        "vae": dict(block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8),
+        "unet": dict(block_out_channels=(32, 64), layers_per_block=1, cross_attention_dim=32, attention_head_dim=8,
+                     norm_num_groups=8, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                     up_block_types=("CrossAttnUpBlock2D", "UpBlock2D")),
+        "text": dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_hidden_layers=2),
+        "vocab_size": None,  # our vocabulary's own size
+    },
+    "sd15": {
+        "vae": dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32),
+        "unet": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, cross_attention_dim=768,
+                     attention_head_dim=8, norm_num_groups=32,
+                     down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+                     up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
+        "text": dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12),
+        "vocab_size": 49408,  # CLIP's, so the embedding has SD 1.5's size (our tokenizer uses the first ids)
+    },
+}
+
+
+def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, inpainting: bool = False,
+                     shape: str = "tiny") -> "StableDiffusionPipeline":
+    """A random SD-shaped pipeline producing ``resolution``² images (latents 1/2 of that, 1/8 for ``sd15``).
 
     ``inpainting``: a ``StableDiffusionInpaintPipeline`` instead, whose UNet takes 4 + 1 + 4 channels
     (latents, mask, masked-image latents), the layout of diffusers' inpainting checkpoints.
+    ``shape``: ``"tiny"`` or ``"sd15"`` (see ``SHAPES``). Built on the current default torch device:
+    ``with torch.device("cuda"):`` initialises an sd15-sized one on the GPU in seconds.
     """
     import tempfile
 
@@ -72,44 +98,35 @@ def tiny_sd_pipeline(resolution: int = 32, seed: int = 0, *, inpainting: bool = 
                            UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    if resolution % 8:
-        raise ValueError(f"resolution must be a multiple of 8, got {resolution}")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+    spec = SHAPES[shape]
+    levels = len(spec["vae"]["block_out_channels"])
+    factor = 2 ** (levels - 1)  # image side / latent side
+    multiple = 8 if shape == "tiny" else 8 * factor
+    if resolution % multiple:
+        raise ValueError(f"resolution must be a multiple of {multiple} for the {shape} shape, got {resolution}")
     torch.manual_seed(seed)
     vae = AutoencoderKL(
-        block_out_channels=(16, 32),
         in_channels=3,
         out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        down_block_types=("DownEncoderBlock2D",) * levels,
+        up_block_types=("UpDecoderBlock2D",) * levels,
         latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
         sample_size=resolution,
+        **spec["vae"],
     )
-    unet = UNet2DConditionModel(
-        sample_size=resolution // 2,
-        in_channels=9 if inpainting else 4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
-        norm_num_groups=8,
-    )
+    unet = UNet2DConditionModel(sample_size=resolution // factor, in_channels=9 if inpainting else 4, out_channels=4,
+                                **spec["unet"])
     vocab, merges = _vocab_and_merges()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            intermediate_size=64,
-            num_attention_heads=4,
-            num_hidden_layers=2,
+            vocab_size=spec["vocab_size"] or len(vocab),
             max_position_embeddings=77,
             bos_token_id=vocab["<|startoftext|>"],
             eos_token_id=vocab["<|endoftext|>"],
             pad_token_id=vocab["<|endoftext|>"],
+            **spec["text"],
         )
     )
     with tempfile.TemporaryDirectory() as tmp:

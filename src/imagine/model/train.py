@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imagine.atomic import atomic_write
+from imagine.dataset.recaption import scrub_held_out
 from imagine.model.train_config import TrainConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -63,17 +65,19 @@ def latest_checkpoint(checkpoints: Path) -> Path | None:
 class Trainer:
     """One training run; ``run()`` goes from the current position to ``max_steps``."""
 
-    def __init__(self, dataset, version, cfg: TrainConfig, out: Path, *, data_home: Path | None, progress: bool, command: str | None):
+    def __init__(self, dataset, version, cfg: TrainConfig, out: Path, *, data_home: Path | None, progress: bool,
+                 command: str | None, mirror: Path | None = None):
         from accelerate import Accelerator
         from diffusers.optimization import get_scheduler
         from diffusers.training_utils import EMAModel
 
         from imagine.model.data import LanceImageStream
-        from imagine.model.factory import build_unet, training_scheduler
+        from imagine.model.factory import build_denoiser, training_scheduler
         from imagine.model.text_cache import encode_captions
         from imagine.model.text_encoder import MiniLMTextEncoder
 
         self.cfg, self.out, self.data_home, self.progress = cfg, Path(out), data_home, progress
+        self.mirror = Path(mirror) if mirror is not None else None
         self.command = command or _command_line()
         if cfg.train.num_threads > 0:
             torch.set_num_threads(cfg.train.num_threads)
@@ -87,11 +91,21 @@ class Trainer:
         self.stream.position(0, self.global_batch)  # fails early when the dataset is smaller than a batch
 
         self.encoder = MiniLMTextEncoder(max_length=cfg.model.max_text_length)
+        # Rows 0..N-1: the user's captions; rows N..2N-1: the descriptive ones (the user's where a row has none).
+        # Held-out benchmark words never reach training, whoever wrote them.
+        user = [scrub_held_out(c) for c in self.stream.captions]
+        self.has_descriptive = torch.tensor([d is not None for d in self.stream.descriptive])
+        described = [scrub_held_out(d) if d is not None else u for d, u in zip(self.stream.descriptive, user)]
+        self.scrubbed = sum(a != b for a, b in zip(user + described, self.stream.captions + self.stream.descriptive)
+                            if b is not None)
         with self.acc.main_process_first():
-            self.texts = encode_captions(self.stream.captions, self.encoder, cache_dir=self.work / "cache",
+            self.texts = encode_captions(user + described, self.encoder, cache_dir=self.work / "cache",
                                          progress=progress and self.acc.is_main_process)
+        self.caption_counts = {"user": 0, "descriptive": 0}
         torch.manual_seed(cfg.train.seed)
-        unet = build_unet(cfg.model)
+        unet = build_denoiser(cfg.model)
+        if cfg.train.init_from:
+            init_weights(unet, Path(cfg.train.init_from))
         self.noise_scheduler = training_scheduler(cfg.model)
         self.ema = EMAModel(unet.parameters(), decay=cfg.train.ema_decay, foreach=True)
         optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay)
@@ -104,6 +118,8 @@ class Trainer:
         self.step = 0
         self.loss_history: list[tuple[int, float]] = []
         self.wall_before = 0.0
+        self.cpu_before = 0.0
+        self.cpu_started = time.process_time()
         self.resumed_from: int | None = None
         self._reader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lance-reader")
         self._prefetched: dict[int, concurrent.futures.Future] = {}
@@ -124,7 +140,13 @@ class Trainer:
         noise = torch.randn(x0.shape, generator=gen).to(self.acc.device)
         t = torch.randint(0, cfg.model.num_train_timesteps, (x0.shape[0],), generator=gen)
         drop = torch.rand(x0.shape[0], generator=gen) < cfg.data.caption_dropout
-        states, mask = self.texts.lookup(rows, drop)
+        # Drawn after the draws above, so a run without descriptive captions draws exactly what it always did.
+        descriptive = (torch.rand(x0.shape[0], generator=gen) < cfg.data.descriptive_ratio) & self.has_descriptive[rows]
+        if cfg.data.descriptive_ratio > 0:
+            kept = ~drop
+            self.caption_counts["descriptive"] += int((descriptive & kept).sum())
+            self.caption_counts["user"] += int((~descriptive & kept).sum())
+        states, mask = self.texts.lookup([r + len(self.stream) * int(d) for r, d in zip(rows, descriptive.tolist())], drop)
         states, mask, t = states.to(self.acc.device), mask.to(self.acc.device), t.to(self.acc.device)
         noisy = self.noise_scheduler.add_noise(x0, noise, t)
         if cfg.model.prediction_type == "epsilon":
@@ -197,9 +219,13 @@ class Trainer:
                 "micro_batches": self.step * self.cfg.train.grad_accum,
                 "data_position": {"epoch": pos.epoch, "offset": pos.offset},
                 "wall_seconds": wall,
+                "cpu_seconds": self.cpu_seconds(),
+                "caption_counts": self.caption_counts,
                 "loss_history": self.loss_history,
                 "dataset_version": self.stream.version,
+                "dataset_digest": self.stream.digest(),
                 "num_processes": self.acc.num_processes,
+                "config": self.cfg.to_dict(),
             }
             (tmp / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
             _fsync_dir(tmp)
@@ -210,15 +236,24 @@ class Trainer:
                 : -self.cfg.train.keep_checkpoints
             ]:
                 shutil.rmtree(old, ignore_errors=True)
+            if self.mirror is not None:
+                mirror_checkpoint(final, self.mirror)
         self.acc.wait_for_everyone()
         return final
 
+    def cpu_seconds(self) -> float:
+        """CPU time of this process spent on this run, earlier sittings included."""
+        return self.cpu_before + time.process_time() - self.cpu_started
+
     def maybe_resume(self) -> None:
         ckpt = latest_checkpoint(self.checkpoints)
+        if ckpt is None and self.mirror is not None and (self.mirror / STATE_FILE).is_file():
+            ckpt = self.mirror  # a fresh machine: continue from the portable copy
         if ckpt is None:
             return
         state = json.loads((ckpt / STATE_FILE).read_text(encoding="utf-8"))
-        if state["dataset_version"] != self.stream.version:
+        same_rows = state.get("dataset_digest") == self.stream.digest()  # a rebuilt dataset may get another version
+        if state["dataset_version"] != self.stream.version and not same_rows:
             raise ValueError(f"{ckpt} was trained on dataset version {state['dataset_version']}, "
                              f"not {self.stream.version}: use a new --out or the same --version")
         if state["num_processes"] != self.acc.num_processes:
@@ -228,6 +263,9 @@ class Trainer:
         self.step = int(state["step"])
         self.loss_history = [tuple(x) for x in state["loss_history"]]
         self.wall_before = float(state["wall_seconds"])
+        self.cpu_before = float(state.get("cpu_seconds", 0.0))
+        self.cpu_started = time.process_time()
+        self.caption_counts = dict(state.get("caption_counts", self.caption_counts))
         self.resumed_from = self.step
         log.info("resumed from %s (step %d)", ckpt, self.step)
 
@@ -255,6 +293,10 @@ class Trainer:
         shutil.copyfile(grid, samples / ".latest.tmp")
         os.replace(samples / ".latest.tmp", self.work / "samples-latest.png")
         loss_plot(self.loss_history, self.work / "loss.png", title=f"{self.cfg.name}: training loss")
+        if self.cfg.train.snapshot_pipelines:
+            snapshot = self.work / "snapshots" / f"step-{self.step:07d}"
+            save_pipeline_atomic(pipe, snapshot)
+            atomic_write(snapshot / "progress.json", json.dumps({"step": self.step, "cpu_seconds": round(self.cpu_seconds(), 1)}))
         return grid
 
     # -- the loop --------------------------------------------------------------------------
@@ -264,6 +306,7 @@ class Trainer:
         cfg = self.cfg.train
         started = time.monotonic()
         budget = cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
+        cpu_budget = cfg.max_cpu_minutes * 60 if cfg.max_cpu_minutes > 0 else float("inf")
         show = self.progress and self.acc.is_main_process
         with progress_bar(disable=not show) as bar:
             task = bar.add_task("training", total=cfg.max_steps, completed=self.step)
@@ -272,7 +315,7 @@ class Trainer:
                 self.loss_history.append((self.step, loss))
                 bar.update(task, completed=self.step, description=f"training loss {loss:.4f}")
                 wall = self.wall_before + time.monotonic() - started
-                out_of_time = wall >= budget
+                out_of_time = wall >= budget or self.cpu_seconds() >= cpu_budget
                 if self.step % cfg.log_every == 0 and self.acc.is_main_process:
                     recent = [v for _, v in self.loss_history[-cfg.log_every:]]
                     log.info("step %d/%d loss %.5f (mean of %d) lr %.2e, %.1f min", self.step, cfg.max_steps,
@@ -282,7 +325,8 @@ class Trainer:
                 if self.acc.is_main_process and (self.step % cfg.validate_every == 0 or self.step == cfg.max_steps or out_of_time):
                     self.validate()
                 if out_of_time:
-                    log.warning("stopping at step %d: the %.0f-minute budget is spent", self.step, cfg.max_minutes)
+                    log.warning("stopping at step %d: the time budget is spent (%.1f min wall, %.1f CPU-min)",
+                                self.step, wall / 60, self.cpu_seconds() / 60)
                     break
         wall = self.wall_before + time.monotonic() - started
         self._reader.shutdown(wait=True, cancel_futures=True)
@@ -294,7 +338,7 @@ class Trainer:
     def finish(self, wall: float) -> TrainResult:
         """Save the EMA pipeline, its card and pictures, and register it."""
         from imagine.config import get_settings
-        from imagine.model.card import hardware, write_card
+        from imagine.model.card import hardware, portable, write_card
         from imagine.model.factory import assemble_pipeline
         from imagine.model.registry import ModelRecord, register_model, registry_path
 
@@ -309,15 +353,26 @@ class Trainer:
                 shutil.copyfile(self.work / name, self.out / name.replace("-latest", ""))
         tail = [v for _, v in self.loss_history[-50:]]
         final_loss = round(float(np.mean(tail)), 5) if tail else None
+        denoiser = {"unet": "diffusers UNet2DConditionModel", "mmdit": "an MMDiT, diffusers SD3Transformer2DModel"}
+        counts = self.caption_counts
+        shown = counts["user"] + counts["descriptive"]
         card = {
             "model_id": model_id,
-            "description": "Pixel-space text-to-image diffusion (diffusers UNet2DConditionModel) conditioned on "
-                           "frozen all-MiniLM-L6-v2 token states; trained by `imagine train`.",
+            "description": f"Pixel-space text-to-image diffusion ({denoiser.get(self.cfg.model.architecture, self.cfg.model.architecture)}) "
+                           "conditioned on frozen all-MiniLM-L6-v2 token states; trained by `imagine train`.",
             "dataset": {
                 "uri": self.stream.uri,
                 "versions": [self.stream.version],
                 "digests": {str(self.stream.version): self.stream.digest()},
                 "rows": len(self.stream),
+                "rows_with_descriptive_caption": int(self.has_descriptive.sum()),
+            },
+            "captions": {
+                "captioner": dataset_captioner(self.stream.uri, self.stream.version),
+                "descriptive_ratio": self.cfg.data.descriptive_ratio,
+                "descriptive_share_measured": round(counts["descriptive"] / shown, 4) if shown else 0.0,
+                "examples_by_caption": dict(counts),
+                "held_out_words_scrubbed": self.scrubbed,
             },
             "training": {
                 "command": self.command,
@@ -325,6 +380,8 @@ class Trainer:
                 "steps": self.step,
                 "samples_seen": self.step * self.cfg.train.grad_accum * self.global_batch,
                 "wall_seconds": round(wall, 1),
+                "cpu_seconds": round(self.cpu_seconds(), 1),
+                "architecture": self.cfg.model.architecture,
                 "final_loss": final_loss,
                 "num_processes": self.acc.num_processes,
                 "resumed": self.resumed_from is not None,
@@ -335,6 +392,7 @@ class Trainer:
             "hardware": hardware(),
             "metrics": {},
         }
+        card = portable(card)
         write_card(self.out, card)
         home = self.data_home or get_settings().data_home
         register_model(registry_path(home), ModelRecord(
@@ -344,6 +402,59 @@ class Trainer:
         ))
         log.info("saved %s (%s) after %d steps, %.1f min", self.out, model_id, self.step, wall / 60)
         return TrainResult(self.out, model_id, self.step, wall, final_loss, self.resumed_from, card)
+
+
+def init_weights(denoiser, folder: Path) -> None:
+    """Load the denoiser weights of pipeline ``folder`` (its ``unet/``) into ``denoiser``; shapes must match."""
+    from safetensors.torch import load_file
+
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"train.init_from: {weights} not found (a pipeline folder with a unet/ is needed)")
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    try:
+        missing, unexpected = denoiser.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise ValueError(f"train.init_from: {folder} does not fit the configured model: {str(exc)[:300]}") from exc
+    if missing or unexpected:
+        raise ValueError(f"train.init_from: {folder} does not fit the configured model "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def dataset_captioner(images_uri: str, version: int) -> dict | None:
+    """The captioner the dataset card of ``version`` (or the newest build before it) records, if any."""
+    from imagine.dataset.card import card_dir
+
+    if "://" in images_uri:
+        return None
+    folder = Path(images_uri).parent
+    for v in range(version, 0, -1):
+        path = card_dir(folder, v) / "card.json"
+        if path.is_file():
+            card = json.loads(path.read_text(encoding="utf-8"))
+            if "captioner" in card:
+                return card["captioner"]
+    return None
+
+
+def mirror_checkpoint(checkpoint: Path, mirror: Path) -> None:
+    """Copy a finished checkpoint to ``mirror`` (e.g. a tracked folder), replacing the previous copy atomically.
+
+    The copy is what survives a move to a new machine: weights, optimiser, LR schedule, EMA, RNG
+    states, the data position and the config (``state.json``); ``imagine train --mirror DIR`` resumes from it.
+    """
+    mirror = Path(mirror)
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    tmp = mirror.with_name(f".{mirror.name}.tmp")
+    old = mirror.with_name(f".{mirror.name}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(checkpoint, tmp)
+    _fsync_dir(tmp)
+    shutil.rmtree(old, ignore_errors=True)
+    if mirror.exists():
+        os.replace(mirror, old)
+    os.replace(tmp, mirror)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def save_pipeline_atomic(pipe, out: Path) -> None:
@@ -395,15 +506,19 @@ def train(
     data_home: Path | None = None,
     progress: bool = True,
     command: str | None = None,
+    mirror: str | Path | None = None,
 ) -> TrainResult:
     """Train on ``dataset`` (a dataset folder or ``.lance`` table) at ``version`` (latest when None).
 
     Checkpoints go to ``out/train/checkpoints``; with ``resume`` (the default) a run continues
     from the newest one. On finish ``out`` is a diffusers pipeline folder with EMA weights,
     ``card.json``, ``CARD.md``, ``samples.png`` and ``loss.png``, registered in the model registry.
+    ``mirror``: a folder that always holds a copy of the newest checkpoint (say, one tracked by git);
+    a run whose ``out`` has no checkpoint resumes from it, so training survives a move to another machine.
     """
     cfg = load_config(config)
-    trainer = Trainer(dataset, version, cfg, Path(out), data_home=data_home, progress=progress, command=command)
+    trainer = Trainer(dataset, version, cfg, Path(out), data_home=data_home, progress=progress, command=command,
+                      mirror=Path(mirror) if mirror is not None else None)
     if resume:
         trainer.maybe_resume()
     elif latest_checkpoint(trainer.checkpoints) is not None:

@@ -16,8 +16,14 @@ CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The UNet's shape and the noise schedule (pixel space, 3 channels in [-1, 1])."""
+    """The denoiser's shape and the noise schedule (pixel space, 3 channels in [-1, 1]).
 
+    ``architecture``: ``"unet"`` (diffusers ``UNet2DConditionModel``: ``block_out_channels``,
+    ``cross_attention_levels``, ...) or ``"mmdit"`` (:class:`imagine.model.mmdit.ImagineMMDiT`:
+    ``patch_size``, ``transformer_layers``, ``transformer_heads`` x ``attention_head_dim``).
+    """
+
+    architecture: str = "unet"
     resolution: int = 32
     block_out_channels: tuple[int, ...] = (64, 128, 128)
     layers_per_block: int = 1
@@ -28,6 +34,9 @@ class ModelConfig:
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
     prediction_type: str = "epsilon"
+    patch_size: int = 2
+    transformer_layers: int = 6
+    transformer_heads: int = 4
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,9 @@ class DataConfig:
     batch_size: int = 64
     caption_dropout: float = 0.1
     hflip: bool = False  # off by default: flipping would swap "left of" / "right of"
+    # Share of training examples captioned with the dataset's descriptive caption (the recaption
+    # stage's), where a row has one; the rest use the user's caption. The card records the share used.
+    descriptive_ratio: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class TrainSection:
     seed: int = 0
     max_steps: int = 1000
     max_minutes: float = 0.0  # > 0: also stop after this much wall time (the card records the steps done)
+    max_cpu_minutes: float = 0.0  # > 0: also stop after this much CPU time of this process (fair on a shared machine)
     learning_rate: float = 3e-4
     warmup_steps: int = 100
     weight_decay: float = 0.0
@@ -66,6 +79,10 @@ class TrainSection:
         "two hearts at night",
     )
     save_dtype: str = "float16"  # weights of the final pipeline folder
+    # A pipeline folder whose denoiser weights start this run (same architecture and shape), e.g. the
+    # shipped default: fine-tuning it on recaptioned data instead of training from scratch.
+    init_from: str = ""
+    snapshot_pipelines: bool = False  # also save the EMA pipeline at every validation (score-vs-CPU-time curves)
 
 
 @dataclass(frozen=True)
