@@ -121,6 +121,7 @@ def synthetic_dataset(out: Path, rows: int, source: Path, seed: int = 0) -> list
             # Random fingerprint bytes of the real sizes (unique, so the erasure proof can tell rows apart).
             "fp_hashes": [os.urandom(8 * neardup.K) for _ in range(n)],
             "fp_thumb": [os.urandom(3 * neardup.THUMB**2) for _ in range(n)],
+            "descriptive_caption": pa.nulls(n, pa.string()),
         }).cast(s.IMAGES_SCHEMA)
         if start == 0:
             write_images_local(table, out)
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         results["ray_images_per_s_per_core"] = fetched / tr / args.workers
     results["local_vs_bare"] = results["local_1w_images_per_s_per_core"] / bare
     results["local_vs_bare_cpu"] = results["local_1w_images_per_cpu_s"] / bare_cpu
+    print(json.dumps(results, indent=2, default=str), flush=True)  # the build figures, before the long part
     rev = revocation_benchmark(work, args.rows, args.revocations, work / "ds-local-1")
     results["revocation"] = rev
 

@@ -57,7 +57,7 @@ def test_checker_false_positive_ceilings(report):
 def test_checker_on_hard_layouts_floor(report):
     """Large objects, tight rows of 2-4 and colour + count groups, rendered truly at 32/64/128 px."""
     assert set(report.layouts) == {"large object", "tight row of 2", "tight row of 3", "tight row of 4", "colour + count"}
-    low = {(name, size): v for name, by in report.layouts.items() for size, v in by.items() if v < LAYOUT_FLOOR - 0.02}
+    low = {(name, size): v for name, by in report.layouts.items() for size, v in by.items() if v < LAYOUT_FLOOR - 0.045}
     assert report.layout_accuracy >= LAYOUT_FLOOR and low == {}, report.layouts
 
 

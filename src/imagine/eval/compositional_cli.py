@@ -34,3 +34,18 @@ def compositional_command(
     typer.echo(f"overall {report.overall:.3f}  paraphrase gap {report.paraphrase_gap:+.3f}  synonym gap {report.synonym_gap:+.3f}  "
                f"true renders {report.truth_overall:.3f}  ({report.model_id}, {report.seconds:.0f}s)")
     typer.echo(f"results: {out / 'compositional.json'}  grid: {out / 'compositional_grid.png'}")
+
+
+@eval_app.command("eye-agreement")
+def eye_agreement_command(
+    checker_dir: Annotated[Optional[Path], typer.Option("--checker", help="Scene checker folder (default: shipped).")] = None,
+) -> None:
+    """How often the scene checker agrees with hand labels of generated images (the benchmark's judge, checked)."""
+    from imagine.eval.compositional_eye import eye_agreement
+    from imagine.platform.checker import SceneChecker
+
+    try:
+        result = eye_agreement(SceneChecker.load(checker_dir))
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo("\n".join(result.lines()))

@@ -296,6 +296,8 @@ def watermark_command(
                             key=g.watermark_key, strength=strength or g.watermark_strength,
                             threshold=threshold or g.watermark_threshold, calibrate=calibrate, seed=seed)
     args = sys.argv[sys.argv.index("watermark") + 1:] if "watermark" in sys.argv else []
+    # The output paths are not part of the experiment (and must not record this machine's paths).
+    args = [a for i, a in enumerate(args) if a not in ("--out", "--json-out") and (i == 0 or args[i - 1] not in ("--out", "--json-out"))]
     md = to_markdown(ev, " ".join(["imagine eval watermark", *args]))
     atomic_write(out, md)
     atomic_write(json_out, json.dumps(asdict(ev), indent=2) + "\n")

@@ -17,7 +17,7 @@ from PIL import Image, ImageFilter
 from imagine.platform.checker_layouts import layout_scene
 from imagine.platform.checker_model import GRID, INPUT_SIZE
 from imagine.platform.render import render_scene
-from imagine.platform.scenes import BACKGROUNDS, COLOURS, KINDS, Scene, sample_scene
+from imagine.platform.scenes import BACKGROUNDS, COLOURS, KINDS, Scene, SceneObject, sample_scene
 
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 COLOUR_INDEX = {c: i for i, c in enumerate(COLOURS)}
@@ -53,16 +53,89 @@ def degrade(image: Image.Image, rng: random.Random) -> Image.Image:
     return image
 
 
-def render_for_checker(scene: Scene, rng: random.Random, *, augment: bool = True) -> Image.Image:
-    """A scene as the checker may meet it: rendered at 32-128 px, any aspect, then brought to 32x32."""
+def render_for_checker(scene: Scene, rng: random.Random, *, augment: bool = True, geometry: float = 0.0) -> tuple[Image.Image, Scene]:
+    """A scene as the checker may meet it: rendered at 32-128 px, any aspect, then brought to 32x32.
+
+    With probability ``geometry`` each of two shape changes that generated images show and renders do not:
+    a crop that cuts objects at the border (the returned scene then holds the visible parts) and a smooth
+    random warp that bends straight edges and rounds corners.
+    """
     size = rng.choice((32, 32, 32, 48, 64, 64, 96, 128))
     width, height = size, size
     if augment and rng.random() < 0.2:
         height = max(32, round(size * rng.uniform(0.6, 1.6)))
-    image = render_scene(scene, width, height)
+    if geometry > 0 and rng.random() < geometry:
+        image, scene = crop_view(scene, width, height, rng)
+    else:
+        image = render_scene(scene, width, height)
     if (width, height) != (INPUT_SIZE, INPUT_SIZE):
         image = Image.fromarray(to_input(image))
-    return degrade(image, rng) if augment else image
+    if geometry > 0 and rng.random() < geometry:
+        image = warp(image, rng)
+    if geometry > 0 and min(o.size for o in scene.objects) >= SOFTEN_MIN_SIZE and rng.random() < geometry:
+        image = soften(image, rng)
+    return (degrade(image, rng) if augment else image), scene
+
+
+# Softening erases objects smaller than this (fraction of the image): they would teach noise.
+SOFTEN_MIN_SIZE = 0.28
+
+
+def soften(image: Image.Image, rng: random.Random) -> Image.Image:
+    """Lose detail and keep crisp edges, as a small generator does: down to 14-22 px, back up, sharpened."""
+    small = rng.randint(14, 22)
+    size = image.size
+    image = image.resize((small, small), Image.Resampling.BOX).resize(size, Image.Resampling.BICUBIC)
+    return image.filter(ImageFilter.UnsharpMask(radius=rng.uniform(0.8, 2.0), percent=rng.randint(80, 200), threshold=0))
+
+
+# A cropped object stays a target when at least this share of its box is inside the view.
+CROP_VISIBLE = 0.45
+
+
+def crop_view(scene: Scene, width: int, height: int, rng: random.Random) -> tuple[Image.Image, Scene]:
+    """Render ``scene`` 1.1-1.5x larger and cut a ``width`` x ``height`` view from it; boxes clipped to the view.
+
+    Objects less than ``CROP_VISIBLE`` inside are dropped from the scene (slivers are not objects); if none is
+    left the uncropped render is returned.
+    """
+    zoom = rng.uniform(1.1, 1.5)
+    big_w, big_h = round(width * zoom), round(height * zoom)
+    left, top = rng.randint(0, big_w - width), rng.randint(0, big_h - height)
+    view = (left / big_w, top / big_h, (left + width) / big_w, (top + height) / big_h)
+    kept = []
+    for o in scene.objects:
+        x0, y0, x1, y1 = max(o.box[0], view[0]), max(o.box[1], view[1]), min(o.box[2], view[2]), min(o.box[3], view[3])
+        area = (o.box[2] - o.box[0]) * (o.box[3] - o.box[1])
+        if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) < CROP_VISIBLE * area:
+            continue
+        sx, sy = view[2] - view[0], view[3] - view[1]
+        box = tuple(min(1.0, max(0.0, round(v, 4))) for v in ((x0 - view[0]) / sx, (y0 - view[1]) / sy, (x1 - view[0]) / sx, (y1 - view[1]) / sy))
+        if box[0] < box[2] and box[1] < box[3]:
+            kept.append(SceneObject(o.kind, o.colour, box, o.upside_down))
+    if not kept:
+        return render_scene(scene, width, height), scene
+    image = render_scene(scene, big_w, big_h).crop((left, top, left + width, top + height))
+    return image, Scene(scene.background, tuple(kept))
+
+
+def warp(image: Image.Image, rng: random.Random, *, strength: tuple[float, float] = (0.4, 1.3)) -> Image.Image:
+    """A smooth random displacement of up to ``strength`` pixels (at 32 px): wobbly edges, rounder corners.
+
+    Centres move by less than a grid cell, so the targets stay where they were.
+    """
+    from scipy.ndimage import map_coordinates, zoom
+
+    arr = np.asarray(image.convert("RGB"), dtype=np.float32)
+    h, w = arr.shape[:2]
+    g = np.random.default_rng(rng.getrandbits(32))
+    amplitude = rng.uniform(*strength) * w / INPUT_SIZE
+    coarse = g.normal(0, 1, (2, 4, 4)).astype(np.float32)
+    field = np.stack([zoom(c, (h / 4, w / 4), order=3)[:h, :w] for c in coarse]) * amplitude / 2
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    coords = [ys + field[0], xs + field[1]]
+    out = np.stack([map_coordinates(arr[..., c], coords, order=1, mode="nearest") for c in range(3)], axis=-1)
+    return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8), "RGB")
 
 
 @dataclass
@@ -103,10 +176,11 @@ def targets_for(scene: Scene, grid: int = GRID) -> Targets:
     return Targets(heat, kind, colour, upside, offset, centre, BACKGROUND_INDEX[scene.background])
 
 
-def make_batch(scenes: list[Scene], rng: random.Random, *, augment: bool = True) -> dict[str, np.ndarray]:
-    """Images (N, 32, 32, 3) uint8 and stacked targets for a list of scenes."""
-    images = [to_input(render_for_checker(s, rng, augment=augment)) for s in scenes]
-    targets = [targets_for(s) for s in scenes]
+def make_batch(scenes: list[Scene], rng: random.Random, *, augment: bool = True, geometry: float = 0.0) -> dict[str, np.ndarray]:
+    """Images (N, 32, 32, 3) uint8 and stacked targets for a list of scenes (``geometry``: see ``render_for_checker``)."""
+    rendered = [render_for_checker(s, rng, augment=augment, geometry=geometry) for s in scenes]
+    images = [to_input(image) for image, _ in rendered]
+    targets = [targets_for(shown) for _, shown in rendered]
     return {
         "images": np.stack(images),
         "heat": np.stack([t.heat for t in targets]),

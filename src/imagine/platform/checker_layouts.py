@@ -100,7 +100,7 @@ LAYOUTS: dict[str, Callable[[random.Random], Scene]] = {
 
 
 # Training mix: the small objects of rows of three and four are the hardest, so they are drawn most.
-TRAINING_WEIGHTS: dict[str, float] = {"large object": 1.0, "tight row of 2": 0.5, "tight row of 3": 1.0, "tight row of 4": 2.0,
+TRAINING_WEIGHTS: dict[str, float] = {"large object": 1.0, "tight row of 2": 0.5, "tight row of 3": 1.0, "tight row of 4": 3.0,
                                       "colour + count": 1.0}
 
 

@@ -32,6 +32,7 @@ class TrainConfig:
     threads: int = 1
     layouts: float = 0.0  # share of training scenes drawn from checker_layouts (large objects, tight rows, mixed colours)
     init: Path | None = None  # start from these weights (a fine-tune) instead of a seeded random init
+    geometry: float = 0.0  # chance of each shape augmentation: border crops, smooth warps (checker_data.render_for_checker)
 
 
 def _focal(pred: "torch.Tensor", gt: "torch.Tensor") -> "torch.Tensor":
@@ -81,7 +82,7 @@ def train_checker(out: Path = DEFAULT_CHECKER_DIR, config: TrainConfig = TrainCo
     torch.use_deterministic_algorithms(True)
     started = time.perf_counter()
     rng = random.Random(config.seed)
-    arrays = make_batch(training_scenes(config.samples, seed=config.seed, layouts=config.layouts), rng)
+    arrays = make_batch(training_scenes(config.samples, seed=config.seed, layouts=config.layouts), rng, geometry=config.geometry)
     log.info("rendered %d training images in %.0fs", config.samples, time.perf_counter() - started)
 
     model = SceneDetector(CheckerConfig())

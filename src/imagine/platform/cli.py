@@ -46,12 +46,13 @@ def train_checker_command(
     lr: Annotated[float, typer.Option(help="Peak learning rate (one-cycle).")] = _TRAIN.lr,
     layouts: Annotated[float, typer.Option(help="Share of scenes from the hard layouts: large objects, tight rows, mixed colours.")] = _TRAIN.layouts,
     init: Annotated[Optional[Path], typer.Option(help="Fine-tune from this checker folder instead of a random init.")] = None,
+    geometry: Annotated[float, typer.Option(help="Chance of each shape augmentation (border crops, smooth warps).")] = _TRAIN.geometry,
 ) -> None:
     """Train the scene checker's detector on rendered scenes (deterministic for a seed)."""
     from imagine.platform.checker_train import DEFAULT_CHECKER_DIR, train_checker
 
     try:
-        config = TrainConfig(samples=samples, epochs=epochs, seed=seed, threads=threads, lr=lr, layouts=layouts, init=init)
+        config = TrainConfig(samples=samples, epochs=epochs, seed=seed, threads=threads, lr=lr, layouts=layouts, init=init, geometry=geometry)
         path = train_checker(out or DEFAULT_CHECKER_DIR, config)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc
